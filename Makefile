@@ -1,0 +1,82 @@
+# One-command set-up: `make book` builds the book, `make test` runs every check.
+# Both create .venv, install the pinned packages and the Debian packages the
+# course needs (when run as root with apt-get), and prepare the datasets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+JOBS ?= 2
+# Where datasets live; course_lib.data reads the same variable (default below).
+export COURSE_DATA_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/course_lib
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+APT_PACKAGES := dataset-fashion-mnist chromium chromium-driver bubblewrap
+CIFAR_DIR := $(COURSE_DATA_DIR)/cifar-10-batches-py
+
+.PHONY: help book test unit browser-test data system-deps venv test-venv bench clean
+
+help:
+	@echo "make book   build the HTML book into _build/html (installs everything first)"
+	@echo "make test   unit tests, book build and browser check (what CI runs)"
+	@echo "make unit   unit tests only"
+	@echo "make bench  benchmark scripts in bench/ (prints tables)"
+
+# ---- Python environment ---------------------------------------------------
+$(VENV)/.stamp-base: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-base requirements-test.txt
+	$(BIN)/python -m pip install -q -r requirements-test.txt
+	@touch $@
+
+venv: $(VENV)/.stamp-base
+test-venv: $(VENV)/.stamp-test
+
+# ---- Debian packages ------------------------------------------------------
+system-deps:
+	@if ! command -v dpkg >/dev/null 2>&1; then \
+	  echo "note: not a Debian system; install Chromium and Fashion-MNIST yourself if you need them"; exit 0; fi; \
+	missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "warning: missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; fi
+
+# ---- Data -----------------------------------------------------------------
+# Offline here: build CIFAR-10 from ../shared/data when it is there; otherwise
+# the course_lib loader downloads the official archive (MD5-checked, atomic).
+data: $(VENV)/.stamp-base system-deps
+	@if [ -f "$(CIFAR_DIR)/batches.meta" ] && [ -f "$(CIFAR_DIR)/test_batch" ]; then :; \
+	elif [ -f "$(SHARED)/data/make_cifar10.py" ]; then \
+	  $(BIN)/python "$(SHARED)/data/make_cifar10.py" "$(COURSE_DATA_DIR)"; \
+	else $(BIN)/python -m course_lib.data fetch cifar10; fi
+	$(BIN)/python -m course_lib.data check
+
+# ---- Book -----------------------------------------------------------------
+book: $(VENV)/.stamp-base data
+	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@echo "book: open _build/html/index.html"
+
+# ---- Tests ----------------------------------------------------------------
+unit: $(VENV)/.stamp-test
+	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
+
+browser-test: $(VENV)/.stamp-test system-deps
+	$(BIN)/python -m pytest -q -m browser tests
+
+test: unit book browser-test
+
+bench: $(VENV)/.stamp-test data
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,18 @@
+"""Reference implementation for the course *Neural networks for image
+classification, from first principles in numpy*.
+
+One module per idea (import what you need; nothing heavy is imported here):
+
+- ``course_lib.data``         datasets: CIFAR-10, (Fashion-)MNIST, Iris, toy 2-D sets
+- ``course_lib.gradcheck``    numerical gradients and relative errors
+- ``course_lib.classifiers``  kNN, linear SVM / softmax, the perceptron
+- ``course_lib.layers``       affine, activations, dropout (forward/backward pairs)
+- ``course_lib.normalization`` batch and layer normalization
+- ``course_lib.conv``, ``course_lib.pooling``  convolution and pooling, naive and fast
+- ``course_lib.layer_utils``  composite "sandwich" layers
+- ``course_lib.losses``, ``course_lib.initializers``, ``course_lib.optim``
+- ``course_lib.models``, ``course_lib.solver``, ``course_lib.vis``
+- ``course_lib.grading``      helpers used by the autograders
+"""
+
+__version__ = "0.1.0"

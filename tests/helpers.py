@@ -1,0 +1,53 @@
+"""Shared test helpers: one line checks a layer's backward pass."""
+import numpy as np
+
+from course_lib.gradcheck import eval_numerical_gradient_array, rel_error
+
+
+def check_layer(forward, backward, *args, seed=0, h=1e-6, tol=1e-7, wrt=None,
+                **kwargs):
+    """Check ``backward`` against centred numerical gradients of ``forward``.
+
+    ``forward(*args, **kwargs) -> (out, cache)`` and ``backward(dout, cache)``
+    returns the gradients of the array arguments in their order (one array
+    or a tuple). Every array argument is converted to float64 first. Also
+    asserts that backward mutates neither ``dout`` nor any argument.
+
+    ``wrt`` restricts the check to some argument positions (default: all
+    array arguments that have a gradient). Returns ``{position: rel_error}``.
+    """
+    rng = np.random.default_rng(seed)
+    args = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else a
+            for a in args]
+    array_pos = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+
+    out, cache = forward(*args, **kwargs)
+    dout = rng.standard_normal(np.shape(out))
+    saved_args = [a.copy() for a in args if isinstance(a, np.ndarray)]
+    saved_dout = dout.copy()
+    grads = backward(dout, cache)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    np.testing.assert_array_equal(dout, saved_dout, err_msg="backward mutated dout")
+    for a, saved in zip([a for a in args if isinstance(a, np.ndarray)], saved_args):
+        np.testing.assert_array_equal(a, saved, err_msg="an input was mutated")
+    assert len(grads) <= len(array_pos), "backward returned more gradients than inputs"
+
+    errors = {}
+    for pos, grad in zip(array_pos, grads):
+        if wrt is not None and pos not in wrt:
+            continue
+
+        def f(value, pos=pos):
+            trial = list(args)
+            trial[pos] = value
+            return forward(*trial, **kwargs)[0]
+
+        numeric = eval_numerical_gradient_array(f, args[pos], dout, h=h)
+        assert np.shape(grad) == numeric.shape, (
+            f"gradient {pos} has shape {np.shape(grad)}, expected {numeric.shape}")
+        errors[pos] = rel_error(numeric, grad)
+        assert errors[pos] < tol, (
+            f"{forward.__name__}: gradient of argument {pos} has relative error "
+            f"{errors[pos]:.2e} (tolerance {tol:.0e})")
+    return errors
