@@ -2,6 +2,7 @@
 # Both create .venv, install the pinned packages and the Debian packages the
 # course needs (when run as root with apt-get), and prepare the datasets.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
@@ -26,15 +27,20 @@ help:
 	@echo "make bench  benchmark scripts in bench/ (prints tables)"
 
 # ---- Python environment ---------------------------------------------------
+# pip's "Location ... is ignored" notes come from this machine's pip config: hide them.
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+
 $(VENV)/.stamp-base: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
-	$(BIN)/python -m pip install -q --no-deps -e .
+	@echo "installing Python packages into $(VENV) (requirements.txt)"
+	@$(PIP) -r requirements.txt $(QUIET_PIP)
+	@$(PIP) --no-deps -e . $(QUIET_PIP)
 	@touch $@
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-base requirements-test.txt
-	$(BIN)/python -m pip install -q -r requirements-test.txt
+	@echo "installing test peers into $(VENV) (requirements-test.txt: PyTorch CPU, Playwright)"
+	@$(PIP) -r requirements-test.txt $(QUIET_PIP)
 	@touch $@
 
 venv: $(VENV)/.stamp-base
@@ -62,15 +68,26 @@ data: $(VENV)/.stamp-base system-deps
 	$(BIN)/python -m course_lib.data check
 
 # ---- Book -----------------------------------------------------------------
+# COURSE_BOOK_BUILD=1: course_lib.widgets draws static figures instead of
+# sliders (the kernels that execute the chapters inherit it). MPLBACKEND is
+# unset for the build: the Agg exported above would keep plt.show() from
+# putting any figure into the pages; unset, each kernel uses the inline backend.
+# Sphinx cannot see that book/glossary.md reads book/glossary/*.yml: mark the
+# page for a rebuild when a .yml file (or the folder) is newer than the page.
+GLOSSARY_HTML := _build/html/book/glossary.html
 book: $(VENV)/.stamp-base data
-	$(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	@if [ -f $(GLOSSARY_HTML) ] && [ -n "$$(find book/glossary -newer $(GLOSSARY_HTML) -print -quit)" ]; \
+	  then touch book/glossary.md; fi
+	env -u MPLBACKEND COURSE_BOOK_BUILD=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "book: open _build/html/index.html"
 
 # ---- Tests ----------------------------------------------------------------
 unit: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
 
-browser-test: $(VENV)/.stamp-test system-deps
+# Reads the book that `book` just brought up to date (a no-change rebuild is
+# quick), in Debian's headless Chromium; screenshots go to _build/screenshots/.
+browser-test: $(VENV)/.stamp-test system-deps book
 	$(BIN)/python -m pytest -q -m browser tests
 
 test: unit book browser-test

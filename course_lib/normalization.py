@@ -1,0 +1,270 @@
+"""Batch normalization and layer normalization as forward/backward pairs.
+
+Both normalize, then scale and shift with learned ``gamma`` and ``beta``::
+
+    x_hat = (x - mean) / sqrt(var + eps)
+    out   = gamma * x_hat + beta
+
+Batch normalization takes ``mean`` and ``var`` per feature over the batch
+(axis 0) in training, and the running averages in ``stats`` at test time.
+Layer normalization takes them per example over the features (axis 1) and
+behaves the same in training and at test time.
+
+Shapes: ``N`` batch, ``D`` features, ``C`` channels, ``H, W`` height and width.
+Running statistics live in an explicit :class:`BatchNormStats` object that
+``batchnorm_forward`` updates in training mode, not in a dict of options.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "BatchNormStats",
+    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+    "layernorm_forward", "layernorm_backward",
+    "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+]
+
+
+@dataclass
+class BatchNormStats:
+    """Running per-feature mean and variance of a batch-norm layer.
+
+    Create one per layer with :meth:`create` and pass it to every call of
+    :func:`batchnorm_forward`. In training mode the forward pass replaces
+    both arrays by exponential moving averages; in test mode it only reads
+    them.
+
+    Attributes
+    ----------
+    running_mean : ndarray, shape (D,)
+    running_var : ndarray, shape (D,)
+    """
+
+    running_mean: np.ndarray
+    running_var: np.ndarray
+
+    @classmethod
+    def create(cls, num_features, dtype=np.float64):
+        """Statistics of a fresh layer: mean 0 and variance 1 for ``num_features`` features."""
+        if int(num_features) != num_features or num_features < 1:
+            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
+        return cls(np.zeros(int(num_features), dtype=dtype), np.ones(int(num_features), dtype=dtype))
+
+    def copy(self):
+        """An independent copy (e.g. to snapshot the statistics of a model)."""
+        return BatchNormStats(self.running_mean.copy(), self.running_var.copy())
+
+
+def batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, eps=1e-5):
+    """Batch normalization of a (N, D) batch, per feature.
+
+    Training mode uses the batch statistics ``mu = mean_n x``,
+    ``var = mean_n (x - mu)^2`` (the biased variance, as in the forward
+    normalization) and, when ``stats`` is given, updates it in place::
+
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var  = momentum * running_var  + (1 - momentum) * var
+
+    Test mode normalizes with ``stats.running_mean`` and ``stats.running_var``
+    and does not change them.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    gamma, beta : ndarray, shape (D,)
+    stats : BatchNormStats or None
+        Required in test mode; may be None in training mode (then no running
+        statistics are kept).
+    train : bool
+    momentum : float in [0, 1]
+        Weight of the old running value. PyTorch's ``momentum`` is the weight
+        of the new value (``1 - momentum`` here), and its running variance
+        uses the unbiased ``N / (N - 1)`` correction.
+    eps : float
+        Added to the variance so a constant feature does not divide by zero.
+
+    Returns
+    -------
+    out : ndarray, shape (N, D)
+    cache : tuple for :func:`batchnorm_backward` / :func:`batchnorm_backward_alt`
+    """
+    x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
+    _check_norm_shapes("batchnorm_forward", x, gamma, beta)
+    if not 0 <= momentum <= 1:
+        raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+    if stats is not None and stats.running_mean.shape != gamma.shape:
+        raise ValueError(f"stats hold {stats.running_mean.shape[0]} features but x has "
+                         f"{x.shape[1]}; create them with BatchNormStats.create({x.shape[1]})")
+    if train:
+        if x.shape[0] < 2:
+            raise ValueError("batchnorm_forward in training mode needs at least 2 examples "
+                             f"to estimate a variance, got x of shape {x.shape}; "
+                             "use train=False for single examples")
+        mu = x.mean(axis=0)
+        xc = x - mu
+        var = (xc * xc).mean(axis=0)
+        if stats is not None:
+            stats.running_mean = momentum * stats.running_mean + (1 - momentum) * mu
+            stats.running_var = momentum * stats.running_var + (1 - momentum) * var
+    else:
+        if stats is None:
+            raise ValueError("batchnorm_forward in test mode (train=False) needs the running "
+                             "statistics: pass the BatchNormStats the layer was trained with")
+        xc = x - stats.running_mean
+        var = stats.running_var
+    std = np.sqrt(var + eps)
+    x_hat = xc / std
+    out = gamma * x_hat + beta
+    return out, (train, x_hat, xc, std, gamma)
+
+
+def batchnorm_backward(dout, cache):
+    """Backward pass of :func:`batchnorm_forward`, node by node.
+
+    Walks the computational graph of the forward pass backwards:
+    ``out = gamma * x_hat + beta``, ``x_hat = xc * (1 / std)``,
+    ``std = sqrt(var + eps)``, ``var = mean(xc^2)``, ``xc = x - mu``,
+    ``mu = mean(x)``. Each line below is one node's local gradient.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+    dgamma, dbeta : ndarray, shape (D,)
+    """
+    train, x_hat, xc, std, gamma = cache
+    num_rows = x_hat.shape[0]
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx_hat = dout * gamma
+    if not train:
+        # Test mode: mean and variance are constants, the layer is affine in x.
+        return dx_hat / std, dgamma, dbeta
+    inv_std = 1.0 / std
+    dxc = dx_hat * inv_std                                   # through x_hat = xc * inv_std
+    dinv_std = (dx_hat * xc).sum(axis=0)
+    dstd = -dinv_std / (std * std)                           # inv_std = 1 / std
+    dvar = dstd * 0.5 / std                                  # std = sqrt(var + eps)
+    dxc = dxc + (2.0 / num_rows) * xc * dvar                 # var = mean(xc^2)
+    dmu = -dxc.sum(axis=0)                                   # xc = x - mu
+    dx = dxc + dmu / num_rows                                # mu = mean(x)
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_alt(dout, cache):
+    """Backward pass of :func:`batchnorm_forward` in closed form.
+
+    Simplifying the graph of :func:`batchnorm_backward` on paper gives, per
+    feature, with ``g = dout * gamma`` (the gradient with respect to x_hat)::
+
+        dx = (g - mean_n(g) - x_hat * mean_n(g * x_hat)) / std
+
+    The same numbers as :func:`batchnorm_backward` with fewer temporaries.
+    Returns ``(dx, dgamma, dbeta)``.
+    """
+    train, x_hat, _, std, gamma = cache
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    g = dout * gamma
+    if not train:
+        return g / std, dgamma, dbeta
+    dx = _normalized_backward(g, x_hat, std, axis=0)
+    return dx, dgamma, dbeta
+
+
+def layernorm_forward(x, gamma, beta, eps=1e-5):
+    """Layer normalization: normalize each example over its D features.
+
+    ``mu_n = mean_d x[n]``, ``var_n = mean_d (x[n] - mu_n)^2``; then scale
+    and shift per feature with ``gamma`` and ``beta``. No running statistics:
+    training and test time compute the same thing, and a batch of one works.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    gamma, beta : ndarray, shape (D,)
+    eps : float
+
+    Returns
+    -------
+    out : ndarray, shape (N, D)
+    cache : tuple for :func:`layernorm_backward`
+    """
+    x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
+    _check_norm_shapes("layernorm_forward", x, gamma, beta)
+    mu = x.mean(axis=1, keepdims=True)
+    xc = x - mu
+    std = np.sqrt((xc * xc).mean(axis=1, keepdims=True) + eps)  # (N, 1)
+    x_hat = xc / std
+    return gamma * x_hat + beta, (x_hat, std, gamma)
+
+
+def layernorm_backward(dout, cache):
+    """Backward pass of :func:`layernorm_forward`.
+
+    The batch-norm closed form with the roles of the axes swapped, per
+    example: ``dx = (g - mean_d(g) - x_hat * mean_d(g * x_hat)) / std`` with
+    ``g = dout * gamma``. Returns ``(dx, dgamma, dbeta)``.
+    """
+    x_hat, std, gamma = cache
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=0)
+    dx = _normalized_backward(dout * gamma, x_hat, std, axis=1)
+    return dx, dgamma, dbeta
+
+
+def spatial_batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, eps=1e-5):
+    """Batch normalization for convolutional feature maps, per channel.
+
+    Every position of a channel is one more sample of that channel, so the
+    statistics are taken over N, H and W: this is :func:`batchnorm_forward`
+    on ``x`` reshaped to (N*H*W, C).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    gamma, beta : ndarray, shape (C,)
+    stats : BatchNormStats for C features, or None in training mode
+    train, momentum, eps : as in :func:`batchnorm_forward`
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H, W)
+    cache : tuple for :func:`spatial_batchnorm_backward`
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"spatial_batchnorm_forward expects x of shape (N, C, H, W), got {x.shape}")
+    N, C, H, W = x.shape
+    rows = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)  # (N*H*W, C)
+    out, bn_cache = batchnorm_forward(rows, gamma, beta, stats, train=train,
+                                      momentum=momentum, eps=eps)
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), (x.shape, bn_cache)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """Backward pass of :func:`spatial_batchnorm_forward`: the closed-form
+    batch-norm backward on the same (N*H*W, C) reshape.
+
+    Returns ``(dx, dgamma, dbeta)`` with dx of shape (N, C, H, W).
+    """
+    (N, C, H, W), bn_cache = cache
+    drows = dout.transpose(0, 2, 3, 1).reshape(N * H * W, C)
+    dx, dgamma, dbeta = batchnorm_backward_alt(drows, bn_cache)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+
+
+def _normalized_backward(g, x_hat, std, axis):
+    """Gradient through ``x_hat = (x - mean(x)) / std(x)`` along ``axis``, given ``g = dL/dx_hat``."""
+    g_mean = g.mean(axis=axis, keepdims=True)
+    gx_mean = (g * x_hat).mean(axis=axis, keepdims=True)
+    return (g - g_mean - x_hat * gx_mean) / std
+
+
+def _check_norm_shapes(name, x, gamma, beta):
+    if x.ndim != 2:
+        raise ValueError(f"{name} expects x of shape (N, D), got {x.shape}; "
+                         "flatten images first or use spatial_batchnorm_forward for (N, C, H, W)")
+    if gamma.shape != (x.shape[1],) or beta.shape != (x.shape[1],):
+        raise ValueError(f"{name}: gamma and beta need shape ({x.shape[1]},) to match x "
+                         f"{x.shape}; got gamma {gamma.shape}, beta {beta.shape}")

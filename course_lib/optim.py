@@ -1,0 +1,202 @@
+"""First-order parameter updates and learning-rate schedules.
+
+Every optimizer is a plain function::
+
+    w, state = update(w, dw, state=None)
+
+``state`` is a dict with the hyperparameters (``lr``, ``momentum``, ...)
+and the optimizer's slots (``velocity``, ``cache``, ``m``, ``v``, ``t``).
+Missing hyperparameters get the defaults listed in each docstring; slots
+are created on the first call. The function returns a *new* ``w`` and a
+*new* state dict: ``w``, ``dw`` and the state passed in are never modified,
+so keep the returned state for the next step::
+
+    state = {"lr": 1e-3}
+    for _ in range(num_iters):
+        w, state = adam(w, grad(w), state)
+
+Unknown keys raise an error (a typo such as ``learning_rate`` would
+otherwise silently train with the default).
+
+Schedules (``step_decay``, ``exponential_decay``, ``inverse_time_decay``)
+compute the learning rate for an epoch or iteration; set ``state["lr"]``
+from them between steps.
+"""
+import numpy as np
+
+__all__ = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam",
+           "step_decay", "exponential_decay", "inverse_time_decay"]
+
+
+def sgd(w, dw, state=None):
+    """Vanilla gradient descent: ``w <- w - lr * dw``.
+
+    Hyperparameters: ``lr`` (default 1e-2).
+    """
+    state = _prepare("sgd", w, dw, state, {"lr": 1e-2}, ())
+    return w - state["lr"] * dw, state
+
+
+def sgd_momentum(w, dw, state=None):
+    """Momentum: the gradient changes a velocity, the velocity changes ``w``::
+
+        v <- momentum * v - lr * dw
+        w <- w + v
+
+    Like a ball rolling on the loss surface, with ``momentum`` acting as
+    friction (typical values 0.5, 0.9, 0.95, 0.99).
+
+    Hyperparameters: ``lr`` (1e-2), ``momentum`` (0.9). Slot: ``velocity``.
+    """
+    state = _prepare("sgd_momentum", w, dw, state, {"lr": 1e-2, "momentum": 0.9}, ("velocity",))
+    v = state.get("velocity")
+    v = np.zeros_like(w) if v is None else v
+    v = state["momentum"] * v - state["lr"] * dw
+    state["velocity"] = v
+    return w + v, state
+
+
+def nesterov_momentum(w, dw, state=None):
+    """Nesterov momentum in the form that stores the look-ahead point::
+
+        v_prev = v
+        v <- momentum * v - lr * dw
+        w <- w - momentum * v_prev + (1 + momentum) * v
+
+    Equivalent to evaluating the gradient at ``w + momentum * v`` (where
+    momentum is about to carry the parameters) and then taking a momentum
+    step, after the change of variables ``w_ahead = w + momentum * v``.
+
+    Hyperparameters: ``lr`` (1e-2), ``momentum`` (0.9). Slot: ``velocity``.
+    """
+    state = _prepare("nesterov_momentum", w, dw, state, {"lr": 1e-2, "momentum": 0.9},
+                     ("velocity",))
+    mu = state["momentum"]
+    v_prev = state.get("velocity")
+    v_prev = np.zeros_like(w) if v_prev is None else v_prev
+    v = mu * v_prev - state["lr"] * dw
+    state["velocity"] = v
+    return w - mu * v_prev + (1 + mu) * v, state
+
+
+def adagrad(w, dw, state=None):
+    """Adagrad: per-parameter step sizes from the sum of squared gradients::
+
+        cache <- cache + dw^2
+        w <- w - lr * dw / (sqrt(cache) + eps)
+
+    Parameters with large past gradients get smaller steps. The cache only
+    grows, so the steps decay monotonically (often too early for deep nets).
+
+    Hyperparameters: ``lr`` (1e-2), ``eps`` (1e-8). Slot: ``cache``.
+    """
+    state = _prepare("adagrad", w, dw, state, {"lr": 1e-2, "eps": 1e-8}, ("cache",))
+    cache = state.get("cache")
+    cache = np.zeros_like(w) if cache is None else cache
+    cache = cache + dw * dw
+    state["cache"] = cache
+    return w - state["lr"] * dw / (np.sqrt(cache) + state["eps"]), state
+
+
+def rmsprop(w, dw, state=None):
+    """RMSprop: Adagrad with a leaky (moving-average) cache::
+
+        cache <- decay_rate * cache + (1 - decay_rate) * dw^2
+        w <- w - lr * dw / (sqrt(cache) + eps)
+
+    The steps adapt per parameter but no longer shrink monotonically.
+
+    Hyperparameters: ``lr`` (1e-2), ``decay_rate`` (0.99; typical 0.9,
+    0.99, 0.999), ``eps`` (1e-8). Slot: ``cache``.
+    """
+    state = _prepare("rmsprop", w, dw, state, {"lr": 1e-2, "decay_rate": 0.99, "eps": 1e-8},
+                     ("cache",))
+    rho = state["decay_rate"]
+    cache = state.get("cache")
+    cache = np.zeros_like(w) if cache is None else cache
+    cache = rho * cache + (1 - rho) * (dw * dw)
+    state["cache"] = cache
+    return w - state["lr"] * dw / (np.sqrt(cache) + state["eps"]), state
+
+
+def adam(w, dw, state=None):
+    """Adam: RMSprop on a momentum-smoothed gradient, with bias correction::
+
+        t <- t + 1
+        m <- beta1 * m + (1 - beta1) * dw
+        v <- beta2 * v + (1 - beta2) * dw^2
+        m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)
+        w <- w - lr * m_hat / (sqrt(v_hat) + eps)
+
+    ``m`` and ``v`` start at zero and would be biased towards zero for the
+    first steps; dividing by ``1 - beta^t`` removes that bias, so the first
+    step is ``lr * dw / (|dw| + eps)``, about ``lr * sign(dw)``.
+
+    Hyperparameters: ``lr`` (1e-3, the paper's value), ``beta1`` (0.9),
+    ``beta2`` (0.999), ``eps`` (1e-8). Slots: ``m``, ``v``, ``t`` (steps taken).
+    """
+    state = _prepare("adam", w, dw, state,
+                     {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, ("m", "v", "t"))
+    beta1, beta2 = state["beta1"], state["beta2"]
+    m, v = state.get("m"), state.get("v")
+    m = np.zeros_like(w) if m is None else m
+    v = np.zeros_like(w) if v is None else v
+    t = state.get("t", 0) + 1
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * (dw * dw)
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    state.update(m=m, v=v, t=t)
+    return w - state["lr"] * m_hat / (np.sqrt(v_hat) + state["eps"]), state
+
+
+# ---- learning-rate schedules ------------------------------------------------
+
+def step_decay(lr0, epoch, drop=0.5, every=10):
+    """Step decay: multiply the rate by ``drop`` every ``every`` epochs.
+
+    ``lr = lr0 * drop ** floor(epoch / every)``; e.g. halve every 5 epochs
+    (``drop=0.5, every=5``) or divide by 10 every 20 (``drop=0.1, every=20``).
+    """
+    if every <= 0:
+        raise ValueError(f"step_decay: every must be a positive number of epochs, got {every}")
+    return lr0 * drop ** (epoch // every)
+
+
+def exponential_decay(lr0, t, k):
+    """Exponential decay ``lr = lr0 * exp(-k t)`` for iteration (or epoch) ``t``."""
+    return lr0 * float(np.exp(-k * t))
+
+
+def inverse_time_decay(lr0, t, k):
+    """1/t decay ``lr = lr0 / (1 + k t)`` for iteration (or epoch) ``t``."""
+    return lr0 / (1.0 + k * t)
+
+
+# ---- shared checks ----------------------------------------------------------
+
+def _prepare(name, w, dw, state, defaults, slots):
+    """Validate the arguments and return a new state dict with defaults filled in."""
+    if not isinstance(w, np.ndarray) or not isinstance(dw, np.ndarray):
+        raise TypeError(f"{name}: w and dw must be numpy arrays, got {type(w).__name__} "
+                        f"and {type(dw).__name__}")
+    if w.shape != dw.shape:
+        raise ValueError(f"{name}: dw has shape {dw.shape} but w has shape {w.shape}; "
+                         "a gradient must have the shape of its parameter")
+    if state is None:
+        state = {}
+    elif not isinstance(state, dict):
+        raise TypeError(f"{name}: state must be a dict or None, got {type(state).__name__}")
+    unknown = set(state) - set(defaults) - set(slots)
+    if unknown:
+        hint = " (the learning rate is called 'lr')" if "learning_rate" in unknown else ""
+        raise ValueError(f"{name}: unknown state key(s) {sorted(unknown)}{hint}; "
+                         f"hyperparameters are {sorted(defaults)}, slots are {sorted(slots)}")
+    for slot in slots:
+        value = state.get(slot)
+        if isinstance(value, np.ndarray) and value.shape != w.shape:
+            raise ValueError(f"{name}: state[{slot!r}] has shape {value.shape} but w has shape "
+                             f"{w.shape}; keep one state dict per parameter")
+    new_state = dict(defaults)
+    new_state.update(state)
+    return new_state
