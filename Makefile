@@ -83,7 +83,9 @@ book: $(VENV)/.stamp-base data
 
 # ---- Tests ----------------------------------------------------------------
 unit: $(VENV)/.stamp-test
-	$(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
+	# one BLAS thread per test worker: OpenBLAS threads busy-wait and thrash when
+	# two workers each start two of them on two cores.
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(JOBS) -m "not browser" tests
 
 # Reads the book that `book` just brought up to date (a no-change rebuild is
 # quick), in Debian's headless Chromium; screenshots go to _build/screenshots/.

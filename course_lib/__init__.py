@@ -11,7 +11,8 @@ One module per idea (import what you need; nothing heavy is imported here):
 - ``course_lib.conv``, ``course_lib.pooling``  convolution and pooling, naive and fast
 - ``course_lib.layer_utils``  composite "sandwich" layers
 - ``course_lib.losses``, ``course_lib.initializers``, ``course_lib.optim``
-- ``course_lib.models``, ``course_lib.solver``, ``course_lib.vis``
+- ``course_lib.models``, ``course_lib.solver``, ``course_lib.diagnostics``, ``course_lib.vis``
+- ``course_lib.widgets``      interactive explorers (static figures in the built book)
 - ``course_lib.grading``      helpers used by the autograders
 """
 
