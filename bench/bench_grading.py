@@ -1,0 +1,171 @@
+"""Autograding throughput on A1: the sandboxed grader vs stock nbgrader.
+
+    .venv/bin/python bench/bench_grading.py [--submissions 50] [--stock-submissions N]
+
+Builds a temporary course with A1, makes synthetic submissions (the
+solution, the unmodified release, and one-bug variants of the solution, in
+turn), and times, each in a fresh process on the same submissions:
+
+- stock ``nbgrader autograde`` (its default ``Execute`` preprocessor runs
+  each whole notebook, hidden tests included, in a kernel started with
+  transport "ipc"; hidden cells then grade in the student's kernel);
+- ``python -m course_lib.grading autograde`` with 1 and with 2 workers.
+
+Prints submissions per minute and ratios against stock, and checks that
+the graders agree on every submission's total. Uses the real CIFAR-10 when
+present, else a learnable stand-in.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+AID = "a1_knn_linear"
+BIN = Path(sys.executable).parent
+
+# one-cell bugs (cell, old, new), as in tests/test_grading_a1.py
+BUGS = [
+    ("predict_labels", "y_pred[i] = np.argmax(np.bincount(y_train[nearest]))",
+     "counts = np.bincount(y_train[nearest])\n        y_pred[i] = len(counts) - 1 - np.argmax(counts[::-1])"),
+    ("compute_distances_one_loop", "dists[i] = np.sqrt(np.sum(diff * diff, axis=1))",
+     "dists[i] = np.sum(diff * diff, axis=1)"),
+    ("svm_loss_naive", "    dW += 2 * reg * W\n", ""),
+    ("svm_loss_vectorized", "dW = X.T @ coeff / num_train + 2 * reg * W",
+     "dW = coeff.T @ X / num_train + 2 * reg * W.T"),
+    ("softmax_loss_vectorized", "    scores = scores - scores.max(axis=1, keepdims=True)\n", ""),
+    ("softmax_loss_naive", "loss = loss / num_train + reg", "loss = loss / num_classes + reg"),
+    ("train_linear_classifier", "batch = rng.choice(num_train, batch_size)",
+     "batch = rng.choice(num_train, batch_size, replace=False)"),
+    ("two_layer_loss", "(hidden_in > 0)", "(hidden_in >= 0)"),
+]
+
+STOCK_CONFIG = """\
+import os
+from course_lib.grading.preprocessors import configure
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute,
+                                    GetGrades, IgnorePattern, LimitOutput, SaveAutoGrades)
+c = get_config()
+root = os.path.dirname(os.path.abspath(__file__))
+configure(c, root)  # same folders; then nbgrader's default preprocessors again
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor,
+    LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
+c.Execute.timeout = 3600
+c.KernelManager.transport = "ipc"
+c.KernelManager.ip = os.path.join(root, "kernel-ipc")
+"""
+
+
+def make_course(folder, stock):
+    (folder / "solutions").mkdir(parents=True)
+    shutil.copytree(ROOT / "solutions" / AID, folder / "solutions" / AID)
+    if stock:
+        (folder / "nbgrader_config.py").write_text(STOCK_CONFIG)
+    else:
+        shutil.copy(ROOT / "nbgrader_config.py", folder)
+
+
+def submissions(count):
+    from course_lib.grading.testing import make_submission, read_notebook, strip_solutions
+    solution = read_notebook(ROOT / "solutions" / AID / f"{AID}.ipynb")
+    kinds = [solution, strip_solutions(solution)]
+    kinds += [make_submission(solution, cell, (old, new)) for cell, old, new in BUGS]
+    return [kinds[i % len(kinds)] for i in range(count)]
+
+
+def place(course, notebooks):
+    for i, nb in enumerate(notebooks):
+        dest = course / "grading" / "submitted" / f"s{i:02d}" / AID
+        dest.mkdir(parents=True)
+        nbformat.write(nb, str(dest / f"{AID}.ipynb"))
+
+
+def timed(cmd, cwd, env):
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"failed: {' '.join(map(str, cmd))}")
+    return seconds
+
+
+def totals(course):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'grading' / 'gradebook.db'}") as gb:
+        return {s.student.id: s.score for s in gb.find_assignment(AID).submissions}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=50)
+    parser.add_argument("--stock-submissions", type=int,
+                        help="grade only the first N with stock nbgrader (its rate is per "
+                             "submission; default: all)")
+    parser.add_argument("--seed", type=int, default=12345)
+    args = parser.parse_args()
+
+    from course_lib.data import data_dir
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", MPLBACKEND="Agg",
+               COURSE_GRADING_SEED=str(args.seed), PYTHONWARNINGS="ignore")
+    env.pop("COURSE_GRADEBOOK_URL", None)
+    work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    if (data_dir() / "cifar-10-batches-py" / "test_batch").is_file():
+        data = "real CIFAR-10"
+    else:
+        from course_lib.grading.testing import write_learnable_cifar10
+        env["COURSE_DATA_DIR"] = str(write_learnable_cifar10(work / "data", 1100))
+        data = "learnable CIFAR-10 stand-in"
+    notebooks = submissions(args.submissions)
+    num_stock = args.stock_submissions or args.submissions
+    rows, scores = [], {}
+    try:
+        for name, stock, workers, subset in (("stock nbgrader autograde", True, 1, num_stock),
+                                             ("sandboxed grader", False, 1, args.submissions),
+                                             ("sandboxed grader", False, 2, args.submissions)):
+            course = work / f"{'stock' if stock else 'sandbox'}-{workers}"
+            make_course(course, stock)
+            grading = [str(BIN / "python"), "-m", "course_lib.grading", "--course-dir",
+                       str(course)]
+            timed(grading + ["generate", "a1"], course, env)
+            place(course, notebooks[:subset])
+            if stock:
+                cmd = [str(BIN / "nbgrader"), "autograde", AID, "--force"]
+            else:
+                cmd = grading + ["autograde", "a1", "--workers", str(workers),
+                                 "--seed", str(args.seed)]
+            print(f"running: {name}, {workers} worker(s), {subset} submissions ...",
+                  file=sys.stderr, flush=True)
+            seconds = timed(cmd, course, env)
+            rows.append((name, workers, subset, seconds, 60 * subset / seconds))
+            scores[(name, workers)] = totals(course)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    stock_rate = rows[0][4]
+    print(f"\nAutograding A1 ({data}; {len(BUGS)} bug variants, the solution and the release "
+          f"in turn; seed {args.seed}; {os.cpu_count()} cores)\n")
+    print(f"{'grader':<26}{'workers':>8}{'subs':>6}{'seconds':>10}{'subs/min':>10}{'vs stock':>10}")
+    for name, workers, subset, seconds, rate in rows:
+        print(f"{name:<26}{workers:>8}{subset:>6}{seconds:>10.1f}{rate:>10.1f}"
+              f"{rate / stock_rate:>9.1f}x")
+    print(f"\n2-worker speed-up of the sandboxed grader: {rows[2][4] / rows[1][4]:.2f}x")
+    stock = scores[rows[0][0], 1]
+    serial, parallel = scores["sandboxed grader", 1], scores["sandboxed grader", 2]
+    agree = sum(stock[s] == serial[s] for s in stock)
+    print(f"totals: 1 vs 2 workers identical: {serial == parallel}; stock vs sandboxed "
+          f"agree on {agree}/{len(stock)} submissions")
+    print(json.dumps({"rows": rows}), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Build an assignment's nbgrader source notebook from Python.
+
+A builder script (``solutions/build_a1.py``) lists cells with these
+helpers and writes ``solutions/<id>/<id>.ipynb``; that committed notebook
+is nbgrader's source. The helpers set the nbgrader metadata, give every
+cell a stable id, and take each test cell's points from the check specs,
+so the notebook and the grader cannot disagree::
+
+    cells = [
+        md("# A1 ..."),
+        code("import numpy as np"),
+        solution("svm_loss_naive", '''
+            def svm_loss_naive(W, X, y, reg):
+                ### BEGIN SOLUTION
+                ...
+                ### END SOLUTION
+        '''),
+        tests("a1.svm_loss_naive", visible='''
+            with visible_test("svm_loss_naive"):
+                ...
+        '''),
+        answer("inline_q1", 2, "YOUR ANSWER HERE"),
+    ]
+    write_notebook(cells, "solutions/a1_knn_linear/a1_knn_linear.ipynb")
+"""
+import textwrap
+
+import nbformat
+
+from .registry import find_item
+
+__all__ = ["md", "code", "solution", "tests", "answer", "write_notebook",
+           "HIDDEN_BEGIN", "HIDDEN_END", "test_cell_id"]
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def _text(source):
+    return textwrap.dedent(source).strip("\n")
+
+
+def md(source):
+    """A plain markdown cell."""
+    return nbformat.v4.new_markdown_cell(_text(source))
+
+
+def code(source):
+    """A plain code cell (instructor's code; not graded, not locked)."""
+    return nbformat.v4.new_code_cell(_text(source))
+
+
+def _nbgrader(cell, grade_id, grade, solution, locked, points=None):
+    meta = {"grade": grade, "solution": solution, "locked": locked,
+            "grade_id": grade_id, "schema_version": 3}
+    if points is not None:
+        meta["points"] = points
+    cell.metadata["nbgrader"] = meta
+    cell["id"] = grade_id.replace("_", "-")
+    return cell
+
+
+def solution(grade_id, source):
+    """A code cell the student edits between ``### BEGIN/END SOLUTION``."""
+    return _nbgrader(code(source), grade_id, grade=False, solution=True, locked=False)
+
+
+def test_cell_id(item_name):
+    """Grade id of the test cell that grades ``item_name``: ``test_<func>``."""
+    return "test_" + item_name.split(".", 1)[1]
+
+
+def tests(*item_names, visible="", setup=""):
+    """A locked, autograded test cell: ``setup`` (unindented code, e.g. toy
+    inputs), visible tests, then a hidden region naming the items it
+    grades. Its points are the items' total."""
+    points = sum(find_item(name)[1].points for name in item_names)
+    calls = [f'grade_item("{name}")' for name in item_names]
+    last = calls[0] if len(calls) == 1 else "sum([" + ", ".join(calls) + "])"
+    hidden = [HIDDEN_BEGIN, "from course_lib.grading import grade_item", last, HIDDEN_END]
+    visible = "\n".join(part for part in (_text(setup), _text(visible)) if part)
+    body = (visible + "\n\n" if visible else "") + "\n".join(hidden)
+    cell = nbformat.v4.new_code_cell(body)
+    return _nbgrader(cell, test_cell_id(item_names[0]), grade=True, solution=False,
+                     locked=True, points=points)
+
+
+def answer(grade_id, points, source):
+    """A manually graded markdown answer (an inline question's reply)."""
+    return _nbgrader(md(source), grade_id, grade=True, solution=True, locked=False,
+                     points=points)
+
+
+def write_notebook(cells, path):
+    """Write the notebook (stable cell ids, Python 3 kernel) to ``path``."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                  "language": "python"},
+                   "language_info": {"name": "python"}}
+    seen = set()
+    for index, cell in enumerate(cells):
+        if "nbgrader" not in cell.metadata:
+            cell["id"] = f"cell-{index:03d}"
+        if cell["id"] in seen:
+            raise ValueError(f"two cells with id {cell['id']!r}")
+        seen.add(cell["id"])
+    nb.cells = cells
+    nbformat.validate(nb)
+    nbformat.write(nb, str(path))
+    return nb

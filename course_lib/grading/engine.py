@@ -1,0 +1,383 @@
+"""The trusted side: inputs, references, the sandboxed run, the verdict.
+
+A :class:`GradingRun` belongs to one assignment and one seed. It makes
+every case's inputs once (``np.random.default_rng([seed, item, case])``,
+so a run is reproducible and a new seed gives fresh inputs), keeps them
+read-only, and computes the reference results and the known-bug variants
+with ``course_lib`` itself before any student code runs.
+:meth:`GradingRun.grade` then takes one submission's solution cells,
+runs them in the sandbox and judges what comes back::
+
+    run = GradingRun("a1_knn_linear", seed=1234)
+    verdict = run.grade([{"grade_id": "svm_loss_naive", "source": "def ..."}])
+    verdict.score, verdict.max_score, verdict.items["a1.svm_loss_naive"].feedback
+
+Only data crosses the boundary: arrays in ``.npy`` files (loaded with
+``allow_pickle=False``) and JSON. The verdict is a pure function of the
+solution cells and the run, so serial and parallel grading agree.
+"""
+import hashlib
+import json
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from . import runner, sandbox, static
+from .registry import get_assignment
+from .report import CaseOutcome, judge_item, Verdict
+from .spec import Pixels, Probe, Student, StudentKwargs
+
+__all__ = ["RunContext", "GradingRun", "get_run", "GradingSetupError", "MAX_RESTARTS"]
+
+MAX_RESTARTS = 4          # relaunches after a task crashed or hung
+MAX_RESULT_BYTES = 256 * 1024 ** 2
+RUNNER_PATH = Path(runner.__file__)
+
+
+class GradingSetupError(RuntimeError):
+    """The instructor's side cannot prepare a grading run (e.g. no dataset)."""
+
+
+class RunContext:
+    """What case generators may use besides their random generator: the
+    run's seed and datasets, loaded once per run."""
+
+    def __init__(self, seed, data_root=None):
+        self.seed = seed
+        self.data_root = data_root
+        self._cache = {}
+        self._lock = threading.Lock()
+
+    def cifar10(self):
+        """``(X_train, y_train, X_test, y_test)`` uint8 images, loaded once."""
+        with self._lock:
+            if "cifar10" not in self._cache:
+                from course_lib.data import DatasetError, load_cifar10
+                try:
+                    self._cache["cifar10"] = load_cifar10(root=self.data_root, download=False)
+                except DatasetError as exc:
+                    raise GradingSetupError(
+                        f"grading needs CIFAR-10 for a measured item: {exc}") from exc
+            return self._cache["cifar10"]
+
+
+def _readonly(value):
+    if isinstance(value, np.ndarray):
+        value = value.copy()
+        value.setflags(write=False)
+    return value
+
+
+class GradingRun:
+    """Inputs, references and variants of one assignment for one seed."""
+
+    def __init__(self, assignment, seed, data_root=None, limits=None):
+        self.assignment = get_assignment(assignment) if isinstance(assignment, str) else assignment
+        self.seed = int(seed)
+        self.ctx = RunContext(self.seed, data_root)
+        self.calls, self.expected, self.variant_values = {}, {}, {}
+        self.tasks, self.arrays = [], {}
+        for i, item in enumerate(self.assignment.items):
+            for j, case in enumerate(item.cases):
+                rng = np.random.default_rng([self.seed, i, j])
+                call = case.make(rng, self.ctx)
+                call.args = [_readonly(a) for a in call.args]
+                call.kwargs = {k: _readonly(v) for k, v in call.kwargs.items()}
+                key = (item.name, case.name)
+                self.calls[key] = call
+                if item.reference is not None:
+                    self.expected[key] = item.reference(*self._resolve(call.args),
+                                                        **self._resolve(call.kwargs))
+                self.variant_values[key] = [
+                    _try(v.fn, self._resolve(call.args), self._resolve(call.kwargs))
+                    for v in item.variants]
+                self.tasks.append(self._task(f"t{len(self.tasks)}", item, case, call))
+        budget = sum(t["time_limit"] for t in self.tasks) + self.assignment.startup_seconds
+        self.limits = limits or sandbox.Limits(cpu_seconds=int(budget) + 10,
+                                               wall_seconds=budget + 30)
+        self._shim_dir = None
+        self._shim_lock = threading.Lock()
+
+    # ---- inputs -------------------------------------------------------
+
+    def _resolve(self, value):
+        """The value the reference sees for an argument (copies of arrays)."""
+        if isinstance(value, np.ndarray):
+            return value.copy()
+        if isinstance(value, Student):
+            return self.assignment.reference_for[value.name]
+        if isinstance(value, Probe):
+            return runner.PROBES[value.name]
+        if isinstance(value, Pixels):
+            return value.value()
+        if isinstance(value, dict):
+            return {k: self._resolve(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._resolve(v) for v in value)
+        return value
+
+    def _arg_spec(self, value, tid, counter):
+        if isinstance(value, np.ndarray):
+            name = f"in/{tid}_{len(counter)}.npy"
+            counter.append(name)
+            self.arrays[name] = value
+            return {"npy": name}
+        if isinstance(value, Student):
+            return {"student": value.name}
+        if isinstance(value, Probe):
+            return {"probe": value.name}
+        if isinstance(value, Pixels):
+            return {"pixels": self._arg_spec(value.images, tid, counter)["npy"],
+                    "mean": self._arg_spec(value.mean, tid, counter)["npy"]}
+        if isinstance(value, dict):
+            return {"dict": {k: self._arg_spec(v, tid, counter) for k, v in value.items()}}
+        if isinstance(value, (list, tuple)):
+            return {"list": [self._arg_spec(v, tid, counter) for v in value]}
+        if isinstance(value, np.generic):
+            value = value.item()
+        json.dumps(value)  # anything else must be plain JSON
+        return {"json": value}
+
+    def _task(self, tid, item, case, call):
+        counter = []
+        task = {"id": tid, "item": item.name, "case": case.name, "func": item.func,
+                "args": [self._arg_spec(a, tid, counter) for a in call.args],
+                "kwargs": {k: self._arg_spec(v, tid, counter) for k, v in call.kwargs.items()},
+                "time_limit": item.time_limit}
+        if isinstance(call.kwargs_from, StudentKwargs):
+            task["kwargs_from"] = {"name": call.kwargs_from.name,
+                                   "allowed": call.kwargs_from.allowed,
+                                   "required": list(call.kwargs_from.required)}
+        return task
+
+    def shim_dir(self):
+        """A stand-in ``course_lib`` for the sandbox, built once per run."""
+        with self._shim_lock:
+            if self._shim_dir is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="course-shim-")
+                self._shim_dir = sandbox.build_shim(
+                    Path(self._tmp.name) / "site", self.assignment.allowed_modules,
+                    self.assignment.title)
+            return self._shim_dir
+
+    # ---- grading ------------------------------------------------------
+
+    def key(self, cells):
+        """Cache key of a verdict: the run and the cleaned solution cells."""
+        blob = json.dumps([self.assignment.id, self.seed, cells], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def grade(self, cells, keep_dir=None):
+        """Verdict for solution cells ``[{"grade_id", "source"}]`` run in the sandbox."""
+        cells = [{"grade_id": str(c["grade_id"]), "source": static.clean_source(c["source"])}
+                 for c in cells]
+        analysis = static.analyze(cells, self.assignment.allowed_modules)
+        with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+            workdir = Path(keep_dir or tmp) / "work"
+            outcomes, load_info = self._run_sandbox(cells, workdir, Path(tmp))
+        return self._judge(outcomes, load_info, analysis)
+
+    def grade_in_process(self, namespace, items=None):
+        """Verdict computed by calling functions of ``namespace`` directly,
+        in this process: the in-kernel mode of stock ``nbgrader autograde``.
+        Not safe against a hostile submission (see the README)."""
+        outcomes = {}
+        wanted = set(items) if items else None
+        for task in self.tasks:
+            if wanted is not None and task["item"] not in wanted:
+                continue
+            store = {}
+
+            def save_array(path, value, store=store):
+                store[path] = np.array(value, copy=True)
+                return path
+
+            try:
+                value = runner.call_task(task, namespace, lambda rel: self.arrays[rel].copy())
+                tree = runner.encode(value, save_array)
+                outcomes[task["id"]] = CaseOutcome(ok=True, value=_decode(tree, store.__getitem__))
+            except Exception as exc:  # the student's error, reported as feedback
+                outcomes[task["id"]] = CaseOutcome(ok=False, error=runner.describe(exc))
+        origins = {t["func"]: runner.function_origin(namespace, t["func"]) for t in self.tasks}
+        load_info = {"errors": {}, "origins": _normalize_origins(origins)}
+        cells = [{"grade_id": "notebook", "source": ""}]
+        return self._judge(outcomes, load_info, static.analyze(cells), items=wanted)
+
+    def _judge(self, outcomes, load_info, analysis, items=None):
+        verdict = Verdict(assignment=self.assignment.id, seed=self.seed,
+                          cell_errors=dict(load_info.get("errors", {})))
+        verdict.cell_errors.update(analysis.syntax_errors)
+        by_item = {}
+        for task in self.tasks:
+            by_item.setdefault(task["item"], []).append(task)
+        for item in self.assignment.items:
+            if items is not None and item.name not in items:
+                continue
+            case_outcomes = {t["case"]: outcomes.get(t["id"], CaseOutcome(
+                ok=False, error="was not run")) for t in by_item.get(item.name, [])}
+            verdict.items[item.name] = judge_item(
+                item, case_outcomes, self, analysis, load_info, verdict)
+        return verdict
+
+    def _run_sandbox(self, cells, workdir, tmp):
+        workdir.mkdir(parents=True)
+        (workdir / "in").mkdir()
+        shutil.copytree(self.shim_dir(), workdir / "site")
+        shutil.copy2(RUNNER_PATH, workdir / "runner.py")
+        for rel, array in self.arrays.items():
+            np.save(workdir / rel, array, allow_pickle=False)
+        job = {"site": [str(workdir / "site")] + sandbox.site_paths(),
+               "prelude": self.assignment.prelude, "cells": cells,
+               "tasks": [{k: v for k, v in t.items() if k not in ("item", "case")}
+                         for t in self.tasks]}
+        logs = tmp / "logs"
+        logs.mkdir(exist_ok=True)
+        outcomes, load_info, start = {}, {"errors": {}, "origins": {}}, 0
+        for _ in range(MAX_RESTARTS + 1):
+            job["start"] = start
+            (workdir / "job.json").write_text(json.dumps(job))
+            result = sandbox.launch(["runner.py", "job.json"], workdir, self.limits, logs)
+            info = _read_json(workdir / "out" / "cells.json")
+            if isinstance(info, dict):
+                load_info = {"errors": _str_dict(info.get("errors")),
+                             "origins": _normalize_origins(_str_dict(info.get("origins")))}
+            culprit = None
+            for index in range(start, len(self.tasks)):
+                tid = self.tasks[index]["id"]
+                record = _read_json(workdir / "out" / f"{tid}.json")
+                if record is not None:
+                    outcomes[tid] = _outcome(record, workdir)
+                    continue
+                if (workdir / "out" / f"{tid}.started").exists():
+                    culprit = index
+                break
+            done = all(t["id"] in outcomes for t in self.tasks)
+            if done:
+                break
+            if culprit is None:  # died before the first task: loading the cells
+                why = _crash_reason(result, "while running your solution cells")
+                for task in self.tasks[start:]:
+                    outcomes.setdefault(task["id"], CaseOutcome(ok=False, error=why))
+                break
+            outcomes[self.tasks[culprit]["id"]] = CaseOutcome(
+                ok=False, error=_crash_reason(result, "during this call"),
+                timeout=result.timed_out)
+            start = culprit + 1
+            if start >= len(self.tasks):
+                break
+        for task in self.tasks:
+            outcomes.setdefault(task["id"], CaseOutcome(
+                ok=False, error="not run: earlier calls crashed too often"))
+        return outcomes, load_info
+
+
+# ---- reading what the sandbox wrote --------------------------------------
+
+def _try(fn, args, kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except Exception:  # a variant that cannot run on a case simply never matches
+        return None
+
+
+def _read_json(path, limit=16 * 1024 ** 2):
+    try:
+        if not path.is_file() or path.stat().st_size > limit:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _str_dict(value):
+    if not isinstance(value, dict):
+        return {}
+    return {str(k)[:200]: str(v)[:4000] for k, v in value.items()}
+
+
+def _normalize_origins(origins):
+    return {k: ("cell" if isinstance(v, str) and v.startswith("<cell ") else v)
+            for k, v in origins.items()}
+
+
+def _crash_reason(result, where):
+    if result.timed_out:
+        return f"stopped: it did not finish within {result.seconds:.0f} s {where}"
+    if result.signal:
+        return f"the Python process was killed by signal {result.signal} {where} " \
+               "(out of memory, a crash in C code, or a CPU time limit)"
+    return f"the Python process exited with code {result.returncode} {where} " \
+           "(sys.exit or os._exit in your code?)"
+
+
+def _outcome(record, workdir):
+    if not isinstance(record, dict):
+        return CaseOutcome(ok=False, error="the runner wrote an unreadable result")
+    if not record.get("ok"):
+        return CaseOutcome(ok=False, error=str(record.get("error", "failed"))[:4000],
+                           timeout=bool(record.get("timeout")))
+
+    def load(rel):
+        path = (workdir / str(rel)).resolve()
+        if workdir.resolve() not in path.parents or not path.is_file() \
+                or path.stat().st_size > MAX_RESULT_BYTES:
+            raise ValueError("result file missing or too large")
+        return np.load(path, allow_pickle=False)
+
+    try:
+        return CaseOutcome(ok=True, value=_decode(record.get("value"), load))
+    except (ValueError, OSError, KeyError, TypeError, RecursionError) as exc:
+        return CaseOutcome(ok=False, error=f"the result could not be read back ({exc})")
+
+
+def _decode(tree, load, depth=0):
+    """Python value of a result tree (see :mod:`runner`); strict about types."""
+    from .compare import Unsupported
+    if depth > 20 or not isinstance(tree, dict):
+        raise ValueError("malformed result")
+    t = tree.get("t")
+    if t == "ndarray":
+        array = load(tree["file"])
+        if type(array) is not np.ndarray or array.dtype.hasobject:
+            raise ValueError("not a plain array")
+        return array
+    if t == "float":
+        v = tree["v"]
+        return float(v) if isinstance(v, (int, float, str)) and not isinstance(v, bool) else _bad()
+    if t == "int":
+        return int(tree["v"])
+    if t == "bool":
+        return bool(tree["v"])
+    if t == "none":
+        return None
+    if t in ("tuple", "list"):
+        items = [_decode(v, load, depth + 1) for v in tree["items"]]
+        return tuple(items) if t == "tuple" else items
+    if t == "dict":
+        return {str(k): _decode(v, load, depth + 1) for k, v in tree["items"].items()}
+    if t == "other":
+        return Unsupported(str(tree.get("type", "?"))[:200])
+    raise ValueError(f"unknown result type {t!r}")
+
+
+def _bad():
+    raise ValueError("malformed number")
+
+
+# ---- one run per process and seed ----------------------------------------
+
+_RUNS = {}
+_RUNS_LOCK = threading.Lock()
+
+
+def get_run(assignment_id, seed, data_root=None):
+    """The :class:`GradingRun` for ``(assignment, seed)``, made once per process."""
+    assignment = get_assignment(assignment_id)
+    key = (assignment.id, int(seed), str(data_root))
+    with _RUNS_LOCK:
+        if key not in _RUNS:
+            _RUNS[key] = GradingRun(assignment, seed, data_root)
+        return _RUNS[key]

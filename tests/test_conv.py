@@ -1,0 +1,240 @@
+"""Tests for course_lib.conv: output sizes, naive and fast convolution."""
+import numpy as np
+import pytest
+
+from course_lib import conv
+from course_lib.conv import (conv_backward_fast, conv_backward_naive,
+                             conv_forward_fast, conv_forward_naive,
+                             conv_output_size)
+from course_lib.gradcheck import rel_error
+from tests.helpers import check_layer
+
+# (N, C, H, W, F, HH, WW, stride, pad, dilation): each row adds one twist
+GEOMETRIES = [
+    (2, 3, 5, 5, 2, 3, 3, 1, 0, 1),    # plain
+    (2, 2, 7, 7, 3, 3, 3, 2, 1, 1),    # stride 2 with padding
+    (1, 2, 7, 6, 2, 3, 3, 1, 2, 2),    # dilation 2, batch of one, W != H
+    (2, 1, 6, 9, 2, 2, 3, 2, 0, 1),    # non-square kernel, stride leaves a remainder
+    (1, 3, 8, 5, 4, 1, 1, 1, 0, 1),    # 1x1 convolution
+    (2, 2, 9, 8, 2, 3, 2, 3, 1, 2),    # stride 3 + dilation 2 + padding
+]
+
+
+def make_conv_inputs(geometry, seed=0, dtype=np.float64):
+    N, C, H, W, F, HH, WW, stride, pad, dilation = geometry
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
+    b = rng.standard_normal(F).astype(dtype)
+    return x, w, b, dict(stride=stride, pad=pad, dilation=dilation)
+
+
+# ------------------------------------------------------------ output size ----
+
+def test_output_size_matches_the_notes_worked_examples():
+    """Does the helper give 5 and 3 for a 7-wide input and 3-wide filter at
+    stride 1 and 2, and 55 for AlexNet's 227 input with F=11, S=4, P=0?"""
+    assert conv_output_size(7, 3, stride=1, pad=0) == 5
+    assert conv_output_size(7, 3, stride=2, pad=0) == 3
+    assert conv_output_size(227, 11, stride=4, pad=0) == 55
+
+
+def test_output_size_padding_dilation_and_floor():
+    """Does 'same' padding keep the size, does dilation widen the filter, and
+    does a stride that does not divide evenly round down like PyTorch?"""
+    assert conv_output_size(32, 3, stride=1, pad=1) == 32
+    assert conv_output_size(32, 7, stride=1, pad=3) == 32
+    assert conv_output_size(7, 3, dilation=2) == 3      # spans 5 pixels
+    assert conv_output_size(32, 3, stride=2) == 15      # (32-3)/2+1 = 15.5
+    assert conv_output_size(5, 5) == 1                  # exactly fits
+
+
+@pytest.mark.parametrize("args, message", [
+    ((5, 7), "does not fit"),
+    ((5, 3, 1, 0, 3), "does not fit"),       # dilated extent 7 > 5
+    ((5, 3, 0), "stride must be >= 1"),
+    ((5, 3, 1, -1), "pad must be >= 0"),
+    ((0, 1), "size must be >= 1"),
+    ((5, 2.0), "filter_size must be an integer"),
+])
+def test_output_size_rejects_impossible_geometry(args, message):
+    """Does an impossible geometry raise a ValueError that names the problem?"""
+    with pytest.raises(ValueError, match=message):
+        conv_output_size(*args)
+
+
+# ------------------------------------------------------------ known values ----
+
+@pytest.mark.parametrize("forward", [conv_forward_naive, conv_forward_fast])
+def test_forward_on_hand_computed_example(forward):
+    """Does each forward pass reproduce a convolution worked out by hand?"""
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    w = np.array([[[[1.0, 0.0], [0.0, -1.0]]],           # x[i, j] - x[i+1, j+1]
+                  [[[0.0, 1.0], [1.0, 0.0]]]])          # x[i, j+1] + x[i+1, j]
+    b = np.array([0.5, -1.0])
+    out, _ = forward(x, w, b, stride=2)
+    np.testing.assert_allclose(out[0, 0], [[-4.5, -4.5], [-4.5, -4.5]])
+    np.testing.assert_allclose(out[0, 1], [[4.0, 8.0], [20.0, 24.0]])
+    # zero padding: a ones filter over an all-ones image counts the pixels
+    ones, _ = forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)),
+                      np.zeros(1), pad=1)
+    np.testing.assert_allclose(ones[0, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+
+
+def test_dilation_equals_filter_with_zeros_inserted():
+    """Is a dilation-2 convolution the same as an ordinary one whose filter
+    has zeros between the taps?"""
+    x, w, b, _ = make_conv_inputs((2, 2, 9, 8, 3, 3, 2, 1, 1, 1), seed=3)
+    wide = np.zeros((3, 2, 5, 3))
+    wide[:, :, ::2, ::2] = w
+    expected, _ = conv_forward_naive(x, wide, b, stride=2, pad=1)
+    for forward in (conv_forward_naive, conv_forward_fast):
+        out, _ = forward(x, w, b, stride=2, pad=1, dilation=2)
+        assert rel_error(out, expected) < 1e-12
+
+
+# --------------------------------------------------------------- gradients ----
+# Convolution is linear in each of x, w and b, so the centred difference has
+# no truncation error and a larger step only shrinks the rounding error
+# (which, with h=1e-6, can reach 1e-6 relative on the smallest gradients).
+H_STEP = 1e-4
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_naive_backward_matches_numerical_gradient(geometry):
+    """Are dx, dw, db of the naive convolution right (numerical check)?"""
+    x, w, b, hyper = make_conv_inputs(geometry, seed=sum(geometry))
+    errors = check_layer(conv_forward_naive, conv_backward_naive, x, w, b,
+                         h=H_STEP, tol=1e-6, **hyper)
+    assert sorted(errors) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES)
+def test_fast_backward_matches_numerical_gradient(geometry):
+    """Are dx, dw, db of the fast convolution right (numerical check)?"""
+    x, w, b, hyper = make_conv_inputs(geometry, seed=7)
+    check_layer(conv_forward_fast, conv_backward_fast, x, w, b, h=H_STEP,
+                tol=1e-6, **hyper)
+
+
+# ------------------------------------------------------------ naive == fast ----
+
+@pytest.mark.parametrize("geometry", GEOMETRIES + [
+    (4, 3, 12, 10, 5, 5, 5, 1, 2, 1),
+    (3, 4, 11, 13, 6, 3, 3, 2, 1, 1),
+])
+def test_fast_equals_naive(geometry):
+    """Do the fast forward and backward give the naive numbers (rel < 1e-10)?"""
+    x, w, b, hyper = make_conv_inputs(geometry, seed=11)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, **hyper)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, **hyper)
+    assert out_fast.shape == out_naive.shape
+    assert rel_error(out_fast, out_naive) < 1e-10
+    dout = np.random.default_rng(12).standard_normal(out_naive.shape)
+    for g_fast, g_naive in zip(conv_backward_fast(dout, cache_fast),
+                               conv_backward_naive(dout, cache_naive)):
+        assert g_fast.shape == g_naive.shape
+        assert rel_error(g_fast, g_naive) < 1e-10
+
+
+@pytest.mark.parametrize("geometry", [GEOMETRIES[1], GEOMETRIES[2]])
+def test_fast_same_when_batch_is_split(monkeypatch, geometry):
+    """When the fast version works through the batch a few examples at a
+    time (as it does on large batches), are the results still the naive ones?"""
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)       # one example per chunk
+    x, w, b, hyper = make_conv_inputs((5,) + geometry[1:], seed=8)
+    out_naive, cache_naive = conv_forward_naive(x, w, b, **hyper)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, **hyper)
+    assert rel_error(out_fast, out_naive) < 1e-10
+    dout = np.random.default_rng(9).standard_normal(out_naive.shape)
+    for g_fast, g_naive in zip(conv_backward_fast(dout, cache_fast),
+                               conv_backward_naive(dout, cache_naive)):
+        assert rel_error(g_fast, g_naive) < 1e-10
+
+
+def test_caches_are_interchangeable():
+    """Can the fast backward use the naive forward's cache and vice versa?"""
+    x, w, b, hyper = make_conv_inputs(GEOMETRIES[1], seed=5)
+    out, cache_naive = conv_forward_naive(x, w, b, **hyper)
+    _, cache_fast = conv_forward_fast(x, w, b, **hyper)
+    dout = np.ones_like(out)
+    for a, c in zip(conv_backward_fast(dout, cache_naive),
+                    conv_backward_naive(dout, cache_fast)):
+        assert rel_error(a, c) < 1e-10
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (conv_forward_naive, conv_backward_naive),
+    (conv_forward_fast, conv_backward_fast)])
+def test_float32_in_float32_out(forward, backward):
+    """Does float32 input give float32 outputs and gradients, close to the
+    float64 result?"""
+    x, w, b, hyper = make_conv_inputs(GEOMETRIES[2], seed=2, dtype=np.float32)
+    out, cache = forward(x, w, b, **hyper)
+    dout = np.ones_like(out)
+    grads = backward(dout, cache)
+    assert out.dtype == np.float32
+    assert [g.dtype for g in grads] == [np.float32] * 3
+    out64, cache64 = forward(*(a.astype(np.float64) for a in (x, w, b)), **hyper)
+    assert rel_error(out, out64) < 1e-4
+    for g, g64 in zip(grads, backward(dout.astype(np.float64), cache64)):
+        assert rel_error(g, g64) < 1e-4
+
+
+def test_integer_images_are_computed_in_float64():
+    """Does a uint8 image (as loaded from CIFAR-10) give a float64 output
+    instead of overflowing?"""
+    x = np.full((1, 1, 3, 3), 200, dtype=np.uint8)
+    out, _ = conv_forward_fast(x, np.ones((1, 1, 3, 3), dtype=np.int64),
+                               np.zeros(1, dtype=np.int64))
+    assert out.dtype == np.float64
+    assert out[0, 0, 0, 0] == 1800.0
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (conv_forward_naive, conv_backward_naive),
+    (conv_forward_fast, conv_backward_fast)])
+def test_no_input_or_cache_is_mutated(forward, backward):
+    """Do forward and backward leave x, w, b, dout and the cache untouched?"""
+    x, w, b, hyper = make_conv_inputs(GEOMETRIES[5], seed=4)
+    saved = [a.copy() for a in (x, w, b)]
+    out, cache = forward(x, w, b, **hyper)
+    cache_arrays = [a.copy() for a in cache if isinstance(a, np.ndarray)]
+    dout = np.random.default_rng(0).standard_normal(out.shape)
+    dout_saved = dout.copy()
+    backward(dout, cache)
+    for a, s in zip((x, w, b), saved):
+        np.testing.assert_array_equal(a, s)
+    np.testing.assert_array_equal(dout, dout_saved)
+    for a, s in zip([a for a in cache if isinstance(a, np.ndarray)], cache_arrays):
+        np.testing.assert_array_equal(a, s)
+
+
+# ------------------------------------------------------------------ errors ----
+
+@pytest.mark.parametrize("forward", [conv_forward_naive, conv_forward_fast])
+@pytest.mark.parametrize("shapes, message", [
+    (((2, 32, 32, 3), (4, 3, 3, 3), (4,)), "channels-last: use x.transpose"),
+    (((2, 5, 8, 8), (4, 3, 3, 3), (4,)), r"x has 5 channels \(axis 1\) but w expects 3"),
+    (((2, 3, 8), (4, 3, 3, 3), (4,)), r"x must be \(N, C, H, W\)"),
+    (((2, 3, 8, 8), (4, 3, 3), (4,)), r"w must be \(F, C, HH, WW\)"),
+    (((2, 3, 8, 8), (4, 3, 3, 3), (3,)), "b must have shape"),
+    (((2, 3, 2, 2), (4, 3, 3, 3), (4,)), "does not fit"),
+])
+def test_bad_shapes_raise_clear_errors(forward, shapes, message):
+    """Do wrong shapes (channels-last images, a missing axis, a bias of the
+    wrong length, a filter larger than the image) raise a helpful error?"""
+    x, w, b = (np.zeros(s) for s in shapes)
+    with pytest.raises(ValueError, match=message):
+        forward(x, w, b)
+
+
+@pytest.mark.parametrize("forward, backward", [
+    (conv_forward_naive, conv_backward_naive),
+    (conv_forward_fast, conv_backward_fast)])
+def test_backward_rejects_dout_of_wrong_shape(forward, backward):
+    """Does backward refuse a dout whose shape is not the forward output's?"""
+    x, w, b, hyper = make_conv_inputs(GEOMETRIES[0])
+    out, cache = forward(x, w, b, **hyper)
+    with pytest.raises(ValueError, match="dout has shape"):
+        backward(out[:, :, :-1], cache)

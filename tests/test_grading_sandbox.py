@@ -1,0 +1,191 @@
+"""The untrusted side: the runner, the process launch and its limits, the
+stand-in course_lib, and how the trusted side survives crashes and hangs."""
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from course_lib.grading import runner, sandbox
+from course_lib.grading.engine import GradingRun
+from course_lib.grading.spec import Assignment, Call, Case, Check, Item
+
+
+def _run_script(tmp_path, source, limits=sandbox.Limits(wall_seconds=30)):
+    (tmp_path / "script.py").write_text(source)
+    return sandbox.launch(["script.py"], tmp_path, limits)
+
+
+# ---- encoding ------------------------------------------------------------------
+
+def test_encode_accepts_only_plain_data():
+    """Are ndarray subclasses, object arrays and odd keys recorded as 'other',
+    and NaN kept as text?"""
+    saved = {}
+
+    def save(path, value):
+        saved[path] = value
+        return path
+
+    class Lying(np.ndarray):
+        pass
+
+    assert runner.encode(np.zeros(2).view(Lying), save)["t"] == "other"
+    assert runner.encode(np.array([None]), save)["t"] == "other"
+    assert runner.encode({1: 2}, save)["t"] == "other"
+    assert runner.encode(float("nan"), save) == {"t": "float", "v": "nan"}
+    tree = runner.encode((np.float64(1.5), {"W": np.ones(2)}), save)
+    assert tree["items"][0] == {"t": "float", "v": 1.5}
+    assert tree["items"][1]["items"]["W"]["t"] == "ndarray" and len(saved) == 1
+
+
+# ---- launch --------------------------------------------------------------------
+
+def test_launch_kills_a_hang_and_its_children(tmp_path):
+    """Does the wall-clock limit stop a process that ignores SIGINT, and its children?"""
+    result = _run_script(tmp_path, "import signal, subprocess, sys, time\n"
+                         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                         "subprocess.Popen([sys.executable, '-c', 'import time; "
+                         "open(\"child.txt\", \"w\").write(\"x\"); time.sleep(60)'])\n"
+                         "time.sleep(60)\n", sandbox.Limits(wall_seconds=3))
+    assert result.timed_out and result.crashed
+    assert result.seconds < 20
+
+
+def test_launch_environment_is_minimal_and_output_truncated(tmp_path, monkeypatch):
+    """Does student code see none of our environment, and is huge output cut?"""
+    monkeypatch.setenv("SECRET_TOKEN", "xyz")
+    result = _run_script(tmp_path, "import os, sys\nprint(sorted(os.environ))\n"
+                         "print(sys.flags.isolated, sys.flags.no_site)\n"
+                         "sys.stderr.write('e' * 200000)\n")
+    assert "SECRET_TOKEN" not in result.stdout
+    assert "1 1" in result.stdout
+    assert result.stderr.endswith("[... output truncated]")
+    assert len(result.stderr) < sandbox.OUTPUT_LIMIT + 100
+
+
+def test_memory_limit_stops_a_huge_allocation(tmp_path):
+    """Does the 3 GB address-space limit turn a 4 GB allocation into a MemoryError?"""
+    result = _run_script(tmp_path, "try:\n    x = bytearray(4 * 1024 ** 3)\n"
+                         "except MemoryError:\n    print('limited')\n")
+    assert "limited" in result.stdout
+
+
+# ---- the stand-in course_lib ----------------------------------------------------
+
+def test_shim_blocks_the_reference_and_keeps_data(tmp_path):
+    """In the sandbox, is course_lib.data importable, the reference blocked with
+    a clear message, and the real package out of reach?"""
+    sandbox.build_shim(tmp_path / "site")
+    script = (f"import sys\nsys.path[:0] = [{str(tmp_path / 'site')!r}]\n"
+              f"sys.path += {sandbox.site_paths()!r}\n"
+              "import course_lib, course_lib.data, course_lib.gradcheck\n"
+              "print('file', course_lib.__file__)\n"
+              "for name in ('classifiers', 'layers', 'grading', 'conv'):\n"
+              "    try:\n        __import__('course_lib.' + name)\n"
+              "    except ImportError as exc:\n        print('blocked', name, exc)\n")
+    result = _run_script(tmp_path, script)
+    assert f"file {tmp_path}" in result.stdout, result.stderr
+    for name in ("classifiers", "layers", "grading", "conv"):
+        assert f"blocked {name} {sandbox.BLOCKED_MARKER}" in result.stdout
+
+
+def test_shim_can_allow_some_functions_of_a_module(tmp_path):
+    """With "course_lib.conv:conv_forward_fast", is the fast layer there and the naive one gone?"""
+    sandbox.build_shim(tmp_path / "site", ("course_lib.data", "course_lib.conv:conv_forward_fast"))
+    script = (f"import sys\nsys.path[:0] = [{str(tmp_path / 'site')!r}]\n"
+              f"sys.path += {sandbox.site_paths()!r}\n"
+              "import course_lib.conv as conv\nfrom course_lib import _conv_impl\n"
+              "print(hasattr(conv, 'conv_forward_fast'), hasattr(conv, 'conv_forward_naive'),"
+              " hasattr(_conv_impl, 'conv_forward_naive'))\n")
+    result = _run_script(tmp_path, script)
+    assert "True False False" in result.stdout, result.stderr
+
+
+# ---- the trusted side survives the untrusted one --------------------------------
+
+def _double(x):
+    return 2 * x
+
+
+def _case(name):
+    return Case(name, f"case {name}", lambda rng, ctx: Call([rng.normal(size=3)]))
+
+
+TOY = Assignment(
+    id="toy", title="toy", notebook="toy",
+    items=(Item("toy.a", "a", "a", (_case("first"), _case("second")), (Check("out", 1),),
+                reference=_double, time_limit=2),
+           Item("toy.b", "b", "b", (_case("only"),), (Check("out", 1),), reference=_double,
+                time_limit=2)),
+    startup_seconds=10)
+
+
+@pytest.fixture(scope="module")
+def toy_run():
+    return GradingRun(TOY, seed=0)
+
+
+def _grade(run, source):
+    return run.grade([{"grade_id": "cell", "source": source}])
+
+
+def test_correct_toy_submission(toy_run):
+    """Does a correct submission get every point?"""
+    verdict = _grade(toy_run, "def a(x):\n    return 2 * x\n\ndef b(x):\n    return x + x\n")
+    assert verdict.scores() == {"toy.a": 1, "toy.b": 1}
+
+
+def test_exit_in_one_call_costs_only_that_item(toy_run):
+    """Does os._exit in one call fail that item with a reason while the
+    remaining calls still run?"""
+    source = ("import os\n\ndef a(x):\n    if x[0] > -100:\n        os._exit(3)\n\n"
+              "def b(x):\n    return 2 * x\n")
+    verdict = _grade(toy_run, source)
+    assert verdict.scores() == {"toy.a": 0, "toy.b": 1}
+    assert "exited with code 3" in verdict.items["toy.a"].feedback
+
+
+def test_hang_in_one_call_times_out_alone(toy_run):
+    """Does an endless loop in one call time out without costing other items?"""
+    source = "def a(x):\n    while True:\n        pass\n\ndef b(x):\n    return 2 * x\n"
+    verdict = _grade(toy_run, source)
+    assert verdict.scores() == {"toy.a": 0, "toy.b": 1}
+    assert "took too long" in verdict.items["toy.a"].feedback
+
+
+def test_crash_while_loading_the_cells(toy_run):
+    """Does a cell that kills the process at load time give 0 with a reason?"""
+    verdict = _grade(toy_run, "import os\nos._exit(1)\n")
+    assert verdict.score == 0
+    assert "while running your solution cells" in verdict.items["toy.b"].feedback
+
+
+def test_forged_result_files_are_not_trusted(toy_run):
+    """Does a result file the student writes with pickled objects fail to load
+    instead of being trusted?"""
+    source = ("import numpy as np, json, os\n"
+              "def a(x):\n    return 2 * x\n\n"
+              "def b(x):\n"
+              "    os.makedirs('out', exist_ok=True)\n"
+              "    np.save('out/evil.npy', np.array([object()]), allow_pickle=True)\n"
+              "    return np.array([object()], dtype=object)\n")
+    verdict = _grade(toy_run, source)
+    assert verdict.scores() == {"toy.a": 1, "toy.b": 0}
+
+
+def test_runner_job_file_round_trip(tmp_path):
+    """Does the runner write results the trusted side can read back exactly?"""
+    np.save(tmp_path / "x.npy", np.arange(3.0))
+    job = {"site": sandbox.site_paths(), "prelude": "import numpy as np",
+           "cells": [{"grade_id": "c", "source": "def f(x, k):\n    return x * k, {'k': k}\n"}],
+           "tasks": [{"id": "t0", "func": "f", "args": [{"npy": "x.npy"}, {"json": 2}],
+                      "time_limit": 5}]}
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    (tmp_path / "runner.py").write_text(open(runner.__file__).read())
+    result = sandbox.launch(["runner.py", "job.json"], tmp_path, sandbox.Limits(wall_seconds=30))
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "out" / "t0.json").read_text())
+    assert record["ok"] and record["value"]["items"][1]["items"]["k"] == {"t": "int", "v": 2}
+    array = np.load(tmp_path / record["value"]["items"][0]["file"], allow_pickle=False)
+    assert array.tolist() == [0.0, 2.0, 4.0] and sys.executable
