@@ -78,7 +78,7 @@ GLOSSARY_HTML := _build/html/book/glossary.html
 book: $(VENV)/.stamp-base data
 	@if [ -f $(GLOSSARY_HTML) ] && [ -n "$$(find book/glossary -newer $(GLOSSARY_HTML) -print -quit)" ]; \
 	  then touch book/glossary.md; fi
-	env -u MPLBACKEND COURSE_BOOK_BUILD=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	env -u MPLBACKEND COURSE_BOOK_BUILD=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
 	@echo "book: open _build/html/index.html"
 
 # ---- Tests ----------------------------------------------------------------
