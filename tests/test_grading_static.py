@@ -83,3 +83,43 @@ def test_magics_become_pass_and_syntax_errors_are_reported():
     analysis = _analysis(source, "def broken(:\n")
     assert analysis.defined("g")
     assert "SyntaxError" in analysis.syntax_errors["c1"]
+
+
+def test_parsing_in_several_threads_never_raises_systemerror():
+    """Is our parse safe while grading threads parse at once and the garbage
+    collector runs finalizers (CPython 3.11 raises 'AST constructor recursion
+    depth mismatch' for bare ast.parse here)?"""
+    import gc
+    import threading
+
+    from course_lib.grading.static import parse
+
+    source = open(__file__).read()
+    errors = []
+
+    class Finalized:
+        def __del__(self):
+            [type(self).__name__ for _ in range(10)]
+
+    def work():
+        try:
+            for _ in range(150):
+                junk = [Finalized() for _ in range(50)]
+                for item in junk:
+                    item.cycle = item  # freed by the collector, mid-parse
+                del junk
+                parse(source)
+        except SystemError as exc:
+            errors.append(exc)
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50, 2, 2)
+    try:
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        gc.set_threshold(*thresholds)
+    assert not errors, errors[0]

@@ -307,14 +307,13 @@ _MEASURED = Item(
     (Case("cifar", f"{NUM_MEASURED_TRAIN} CIFAR-10 training images with your "
           "softmax_hyperparameters()", _measured_case),),
     (Check("validation accuracy", 3, "0", kind="custom", judge=_accuracy_judge),),
-    depends=("a1.softmax_loss_vectorized", "a1.train_linear_classifier"), time_limit=240)
+    depends=("a1.softmax_loss_vectorized", "a1.train_linear_classifier"), time_limit=120)
 
 
 ASSIGNMENT = Assignment(
     id="a1_knn_linear",
     title="A1 (kNN and linear classifiers)",
     notebook="a1_knn_linear",
-    aliases=("a1",),
     reference_for={"softmax_loss_vectorized": softmax_loss_vectorized},
     items=(
         *KNN_ITEMS,

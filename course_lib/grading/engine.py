@@ -33,6 +33,7 @@ from .spec import Pixels, Probe, Student, StudentKwargs
 __all__ = ["RunContext", "GradingRun", "get_run", "GradingSetupError", "MAX_RESTARTS"]
 
 MAX_RESTARTS = 4          # relaunches after a task crashed or hung
+MAX_SANDBOX_SECONDS = 300  # one launch; each call also has its own (smaller) limit
 MAX_RESULT_BYTES = 256 * 1024 ** 2
 RUNNER_PATH = Path(runner.__file__)
 
@@ -50,6 +51,11 @@ class RunContext:
         self.data_root = data_root
         self._cache = {}
         self._lock = threading.Lock()
+
+    def release_data(self):
+        """Forget the loaded datasets (the cases keep their own subsets)."""
+        with self._lock:
+            self._cache.clear()
 
     def cifar10(self):
         """``(X_train, y_train, X_test, y_test)`` uint8 images, loaded once."""
@@ -95,9 +101,11 @@ class GradingRun:
                     _try(v.fn, self._resolve(call.args), self._resolve(call.kwargs))
                     for v in item.variants]
                 self.tasks.append(self._task(f"t{len(self.tasks)}", item, case, call))
-        budget = sum(t["time_limit"] for t in self.tasks) + self.assignment.startup_seconds
+        budget = min(sum(t["time_limit"] for t in self.tasks) + self.assignment.startup_seconds,
+                     MAX_SANDBOX_SECONDS)
         self.limits = limits or sandbox.Limits(cpu_seconds=int(budget) + 10,
                                                wall_seconds=budget + 30)
+        self.ctx.release_data()  # the cases hold what they need
         self._shim_dir = None
         self._shim_lock = threading.Lock()
 

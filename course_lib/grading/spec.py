@@ -142,7 +142,7 @@ class Item:
     reference: Callable | None = None
     variants: tuple = ()
     depends: tuple = ()
-    time_limit: float = 30.0
+    time_limit: float = 20.0
 
     @property
     def points(self):
@@ -169,7 +169,6 @@ class Assignment:
     prelude: str = "import numpy as np\n"
     allowed_modules: tuple = ("course_lib.data", "course_lib.gradcheck")
     reference_for: dict = field(default_factory=dict)
-    aliases: tuple = ()
     #: wall-clock budget of one sandbox start on top of the tasks' limits
     startup_seconds: float = 20.0
 

@@ -17,9 +17,23 @@ text too).
 """
 import ast
 import re
+import threading
 from dataclasses import dataclass, field
 
-__all__ = ["clean_source", "analyze", "Analysis", "Violation"]
+__all__ = ["clean_source", "analyze", "parse", "Analysis", "Violation"]
+
+# CPython 3.11 keeps the AST converter's recursion depth in one global: two
+# threads in ast.parse at once (a thread switch can happen when garbage
+# collection runs a finalizer mid-conversion) raise "SystemError: AST
+# constructor recursion depth mismatch" (CPython gh-106905). Grading threads
+# parse concurrently, so every parse of ours goes through this lock.
+_AST_LOCK = threading.Lock()
+
+
+def parse(source):
+    """``ast.parse`` serialized across threads (see ``_AST_LOCK``)."""
+    with _AST_LOCK:
+        return ast.parse(source)
 
 _MAGIC = re.compile(r"^(\s*)[%!]")
 _LOOP_CALLS = {"vectorize", "apply_along_axis", "map", "frompyfunc", "fromiter"}
@@ -253,7 +267,7 @@ def analyze(cells, allowed_modules=("course_lib.data", "course_lib.gradcheck")):
     forbidden_names = {}
     for cell in cells:
         try:
-            tree = ast.parse(cell["source"])
+            tree = parse(cell["source"])
         except SyntaxError as exc:
             analysis.syntax_errors[cell["grade_id"]] = f"SyntaxError: {exc.msg} (line {exc.lineno})"
             continue
