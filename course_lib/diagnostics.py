@@ -93,12 +93,14 @@ def layer_gradient_norms(grads):
     return norms
 
 
-def random_fc_weights(dims, init="xavier", seed=None, dtype=np.float64):
+def random_fc_weights(dims, init="lecun", seed=None, dtype=np.float64):
     """Random weights for ``run_fc_stack``: a list of ``(W, b)`` per layer.
 
     ``dims`` lists the layer widths from input to output, e.g. ``[500] * 11``
-    for ten layers of 500 units. ``init`` is ``"xavier"`` (std ``1/sqrt(fan_in)``),
-    ``"he"`` (std ``sqrt(2/fan_in)``) or a float used as the standard
+    for ten layers of 500 units. ``init`` is ``"lecun"`` (std ``1/sqrt(fan_in)``,
+    the calibration of the notes), ``"xavier"`` (Glorot's std
+    ``sqrt(2/(fan_in + fan_out))``, the same as ``"lecun"`` when the widths are
+    equal), ``"he"`` (std ``sqrt(2/fan_in)``) or a float used as the standard
     deviation itself (e.g. 0.01 to watch tanh activations collapse to zero).
     Biases are zero.
     """
@@ -107,14 +109,16 @@ def random_fc_weights(dims, init="xavier", seed=None, dtype=np.float64):
     rng = np.random.default_rng(seed)
     weights = []
     for fan_in, fan_out in zip(dims[:-1], dims[1:]):
-        if init == "xavier":
+        if init == "lecun":
             std = 1.0 / np.sqrt(fan_in)
+        elif init == "xavier":
+            std = np.sqrt(2.0 / (fan_in + fan_out))
         elif init == "he":
             std = np.sqrt(2.0 / fan_in)
         elif isinstance(init, (int, float)) and not isinstance(init, bool) and init > 0:
             std = float(init)
         else:
-            raise ValueError(f"init must be 'xavier', 'he' or a positive float, got {init!r}")
+            raise ValueError(f"init must be 'lecun', 'xavier', 'he' or a positive float, got {init!r}")
         W = (std * rng.standard_normal((fan_in, fan_out))).astype(dtype)  # (D_in, D_out)
         weights.append((W, np.zeros(fan_out, dtype=dtype)))
     return weights

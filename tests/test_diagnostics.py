@@ -110,3 +110,18 @@ def test_confusion_matrix():
         diagnostics.confusion_matrix(np.array([0, 5]), np.array([0, 1]), num_classes=3)
     with pytest.raises(ValueError, match="same length"):
         diagnostics.confusion_matrix(np.array([0, 1]), np.array([0]))
+
+
+@pytest.mark.parametrize("init, expected_std", [
+    ("lecun", lambda n_in, n_out: 1 / np.sqrt(n_in)),
+    ("xavier", lambda n_in, n_out: np.sqrt(2 / (n_in + n_out))),
+    ("he", lambda n_in, n_out: np.sqrt(2 / n_in)),
+    (0.05, lambda n_in, n_out: 0.05),
+])
+def test_random_fc_weights_scale(init, expected_std):
+    """Does each init name give the standard deviation its docstring promises, layer by layer?"""
+    dims = [400, 100, 900]
+    weights = diagnostics.random_fc_weights(dims, init=init, seed=0)
+    for (W, b), n_in, n_out in zip(weights, dims[:-1], dims[1:]):
+        assert W.shape == (n_in, n_out) and not b.any()
+        assert W.std() == pytest.approx(expected_std(n_in, n_out), rel=0.03)
