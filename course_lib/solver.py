@@ -18,8 +18,10 @@ from epoch to epoch). After each epoch the learning rate is multiplied by
 ``lr_decay`` and the accuracy is measured on ``num_train_samples`` random
 training examples and ``num_val_samples`` validation examples (all when None);
 the parameters with the best validation accuracy are kept and copied into the
-model when training ends. The accuracies are also measured once before
-training, so ``val_acc_history[e]`` is the accuracy after ``e`` epochs.
+model when training ends (``keep_best=False`` leaves the final parameters in
+the model instead; ``restore_best()`` copies the best ones in later). The
+accuracies are also measured once before training, so ``val_acc_history[e]``
+is the accuracy after ``e`` epochs.
 
 Reproducibility: the ``seed`` fixes the order of the minibatches and the
 subsets used to measure accuracy; the model's own seed fixes its initial
@@ -89,6 +91,13 @@ class Solver:
     augment : callable or None, keyword-only
         ``augment(X_batch, rng) -> X_batch`` applied to every training minibatch
         (e.g. random flips and crops), drawing from the solver's ``rng``.
+    keep_best : bool, keyword-only
+        True (the default): when ``train()`` ends, the model gets back the
+        parameters (and batchnorm statistics) of the epoch with the best
+        validation accuracy, an early-stopping choice made after the fact.
+        False: the model keeps the parameters of the last epoch, e.g. to
+        continue training it or to study the end of the run. ``best_params``
+        is recorded either way, and ``restore_best()`` applies it.
 
     Attributes
     ----------
@@ -105,7 +114,7 @@ class Solver:
     def __init__(self, model, data, update_rule=optim.sgd, optim_config=None, lr_decay=1.0,
                  batch_size=100, num_epochs=10, num_train_samples=1000, num_val_samples=None,
                  checkpoint_name=None, print_every=100, verbose=True, progress=True, seed=None,
-                 track_diagnostics=False, *, augment=None):
+                 track_diagnostics=False, *, augment=None, keep_best=True):
         if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
             raise TypeError("model must have a params dict and a loss(X, y=None) method, "
                             f"got {type(model).__name__}")
@@ -146,6 +155,7 @@ class Solver:
         self.seed = seed
         self.track_diagnostics = track_diagnostics
         self.augment = augment
+        self.keep_best = bool(keep_best)
         self._reset()
 
     def _reset(self):
@@ -169,8 +179,10 @@ class Solver:
     def train(self):
         """Train up to ``num_epochs`` epochs, then copy the best parameters into the model.
 
-        Returns ``self``. Stops early (with a warning, ``diverged = True``)
-        when the loss becomes inf or nan, usually a learning rate too high.
+        With ``keep_best=False`` the model keeps the parameters of the last
+        epoch instead (also after a divergence). Returns ``self``. Stops
+        early (with a warning, ``diverged = True``) when the loss becomes inf
+        or nan, usually a learning rate too high.
         """
         per_epoch = self.iterations_per_epoch
         bar = tqdm(total=self.num_epochs * per_epoch, initial=self.epoch * per_epoch,
@@ -209,7 +221,8 @@ class Solver:
         finally:
             bar.close()
             self._bar = None
-        self._restore_best()
+        if self.keep_best:
+            self._restore_best()
         return self
 
     def _step(self, idx):
@@ -256,6 +269,17 @@ class Solver:
         if self.verbose:
             self._print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.4f}; "
                         f"val acc: {val_acc:.4f}")
+
+    def restore_best(self):
+        """Copy the parameters and batchnorm statistics of the best epoch into the model.
+
+        The best epoch is the one with the highest validation accuracy.
+        ``train()`` does this itself unless ``keep_best=False``. Returns ``self``.
+        """
+        if not self.best_params:
+            raise RuntimeError("no best parameters yet: call train() first")
+        self._restore_best()
+        return self
 
     def _restore_best(self):
         for name, value in self.best_params.items():
@@ -397,6 +421,7 @@ class Solver:
                 "num_val_samples": self.num_val_samples,
                 "update_rule": _qualname(self.update_rule),
                 "augment": None if self.augment is None else _qualname(self.augment),
+                "keep_best": self.keep_best,
                 "num_train": len(self.X_train), "num_val": len(self.X_val)}
 
     def _restore(self, path, arrays):

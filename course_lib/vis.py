@@ -232,23 +232,41 @@ def plot_update_ratios(update_ratio_history, ax=None, target=1e-3):
     return ax
 
 
-def plot_layer_histograms(values, bins=50, title="Activations per layer", value_range=None):
+def plot_layer_histograms(values, bins=50, title="Activations per layer", value_range=None,
+                          *, sharey=True, density=False):
     """One histogram per layer of ``values`` (a dict ``{layer: array}``), with mean and std.
 
     Use it for activations (``run_fc_stack(...)["activations"]`` or
     ``FullyConnectedNet.hidden_activations``) and for gradients. Returns the
-    Figure, one Axes per layer, sharing the y axis.
+    Figure, one Axes per layer.
+
+    Parameters
+    ----------
+    values : dict of array_like
+        Any shapes; each array is flattened.
+    bins : int
+    title : str
+    value_range : (float, float) or None
+        Range of the bins, the same for every layer (None: each layer's min to max).
+    sharey : bool, keyword-only
+        One y axis for all panels (the default), so the bar heights compare
+        across layers. False gives each panel its own scale, which shows the
+        shape of a layer whose counts are much smaller than the others'.
+    density : bool, keyword-only
+        Bar heights as a probability density (each histogram has area 1)
+        instead of counts, for layers with different numbers of values.
     """
     plt = _pyplot()
     if not values:
         raise ValueError("values is empty: pass a dict {layer name: array}")
     fig, axes = plt.subplots(1, len(values), figsize=(2.2 * len(values), 2.4),
-                             sharey=True, squeeze=False)
+                             sharey=bool(sharey), squeeze=False)
     for ax, (name, value) in zip(axes[0], values.items()):
         value = np.asarray(value, dtype=np.float64).ravel()
-        ax.hist(value, bins=bins, range=value_range)
+        ax.hist(value, bins=bins, range=value_range, density=density)
         ax.set_title(f"{name}\nmean {value.mean():+.2g} std {value.std():.2g}", fontsize=8)
         ax.tick_params(labelsize=7)
+    axes[0, 0].set_ylabel("density" if density else "count", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -217,6 +217,46 @@ def test_fc_net_gradients(config):
     assert_gradients_ok(model, X, y)
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize("config", [dict(), dict(normalization="batchnorm",
+                                              dropout_keep_ratio=0.7, reg=0.1)],
+                         ids=["plain", "bn-dropout-reg"])
+def test_fc_net_gradients_per_activation(activation, config):
+    """Does FullyConnectedNet's backward match numerical gradients with every activation?"""
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((5, 7)), rng.integers(0, 4, 5)
+    model = FullyConnectedNet([6, 5], input_dim=7, num_classes=4, weight_scale=0.5,
+                              dtype=np.float64, seed=2, activation=activation, **config)
+    assert_gradients_ok(model, X, y, tol=1e-6)
+
+
+def test_fc_net_activation_is_applied():
+    """Does each activation shape the hidden outputs as its formula says, with ReLU by default?"""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 6))
+    outputs = {}
+    for activation in (None, "relu", "tanh", "sigmoid", "leaky_relu"):
+        extra = {} if activation is None else {"activation": activation}
+        model = FullyConnectedNet([8], input_dim=6, num_classes=3, weight_scale=1.0,
+                                  dtype=np.float64, seed=0, **extra)
+        outputs[activation] = model.hidden_activations(X)["fc1"]
+    pre = X @ model.params["fc1.W"]  # same seed, same weights; biases are zero
+    np.testing.assert_array_equal(outputs[None], outputs["relu"])
+    np.testing.assert_allclose(outputs["relu"], np.maximum(pre, 0))
+    np.testing.assert_allclose(outputs["tanh"], np.tanh(pre))
+    np.testing.assert_allclose(outputs["sigmoid"], 1 / (1 + np.exp(-pre)))
+    np.testing.assert_allclose(outputs["leaky_relu"], np.where(pre > 0, pre, 0.01 * pre))
+    assert FullyConnectedNet([8]).activation == "relu"
+
+
+@pytest.mark.parametrize("bad", ["softplus", "ReLU", None, ["relu"]])
+def test_unknown_activation_is_rejected(bad):
+    """Is an unknown activation refused with a ValueError listing the valid names?"""
+    with pytest.raises(ValueError, match=r"activation must be one of \['relu', 'tanh', "
+                                         r"'sigmoid', 'leaky_relu'\]"):
+        FullyConnectedNet([5], activation=bad)
+
+
 def test_two_layer_net_gradients():
     """Does TwoLayerNet's backward (with L2) match numerical gradients?"""
     rng = np.random.default_rng(1)

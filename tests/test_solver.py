@@ -1,5 +1,7 @@
 """Tests for course_lib.solver: training, reproducibility, best params, checkpoints."""
+import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -111,6 +113,29 @@ def test_best_params_and_stats_restored():
     np.testing.assert_array_equal(model.params["fc1.W"], np.full(4, 2.0))
     # the running mean seen by the epoch-2 check was written by the second step (count 1)
     np.testing.assert_array_equal(model.bn_stats["fc1"].running_mean, np.full(4, 1.0))
+
+
+def test_keep_best_false_leaves_the_final_params():
+    """With keep_best=False, does train() leave the last epoch's params and BN stats in place?"""
+    model = CountingModel(good={2})
+    solver = Solver(model, tiny_data(num_train=5), update_rule=count_up, batch_size=5,
+                    num_epochs=4, keep_best=False, **quiet())
+    solver.train()
+    assert solver.best_val_acc == 1.0
+    np.testing.assert_array_equal(model.params["fc1.W"], np.full(4, 4.0))
+    np.testing.assert_array_equal(model.bn_stats["fc1"].running_mean, np.full(4, 3.0))
+    # the best epoch is still recorded, and restore_best() applies it on request
+    np.testing.assert_array_equal(solver.best_params["fc1.W"], np.full(4, 2.0))
+    assert solver.restore_best() is solver
+    np.testing.assert_array_equal(model.params["fc1.W"], np.full(4, 2.0))
+    np.testing.assert_array_equal(model.bn_stats["fc1"].running_mean, np.full(4, 1.0))
+
+
+def test_restore_best_before_training_is_explained():
+    """Does restore_best() before any training say that train() must come first?"""
+    solver = Solver(CountingModel(), tiny_data(), update_rule=count_up, **quiet())
+    with pytest.raises(RuntimeError, match="train"):
+        solver.restore_best()
 
 
 def test_lr_decay_applied_every_epoch():
@@ -320,6 +345,21 @@ def test_changed_settings_warn_on_resume(tmp_path):
     settings = dict(_fc_settings(2), batch_size=4)
     with pytest.warns(UserWarning, match="batch_size"):
         Solver.resume(path, model, random_images(num=40), **settings)
+
+
+def test_checkpoint_records_keep_best(tmp_path):
+    """Does a checkpoint record keep_best, so resuming with the other choice warns?"""
+    solver = Solver(CountingModel(), tiny_data(), update_rule=count_up, keep_best=False,
+                    **quiet())
+    path = solver.save_checkpoint(tmp_path / "ckpt.npz")
+    with np.load(path) as f:
+        assert json.loads(str(f["settings"]))["keep_best"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Solver.resume(path, CountingModel(), tiny_data(), update_rule=count_up,
+                      keep_best=False, **quiet())
+    with pytest.warns(UserWarning, match="keep_best: saved False, now True"):
+        Solver.resume(path, CountingModel(), tiny_data(), update_rule=count_up, **quiet())
 
 
 def test_save_is_atomic(tmp_path):

@@ -121,6 +121,32 @@ def test_plot_layer_histograms():
         vis.plot_layer_histograms({})
 
 
+@pytest.mark.parametrize("sharey", [True, False])
+def test_plot_layer_histograms_sharey(sharey):
+    """Do the panels share one y axis by default and when asked, and not with sharey=False?"""
+    rng = np.random.default_rng(0)
+    values = {"fc1": rng.standard_normal(1000), "fc2": rng.standard_normal(10)}
+    fig = (vis.plot_layer_histograms(values) if sharey
+           else vis.plot_layer_histograms(values, sharey=False))
+    first, second = fig.axes
+    assert first.get_shared_y_axes().joined(first, second) is sharey
+    assert (first.get_ylim() == second.get_ylim()) is sharey
+    assert first.get_ylabel() == "count"
+
+
+def test_plot_layer_histograms_density():
+    """With density=True, does every histogram have area 1 whatever its number of values?"""
+    rng = np.random.default_rng(0)
+    values = {"fc1": rng.standard_normal(1000), "fc2": 5 + 3 * rng.standard_normal(40)}
+    fig = vis.plot_layer_histograms(values, bins=20, density=True)
+    for ax in fig.axes:
+        area = sum(bar.get_height() * bar.get_width() for bar in ax.patches)
+        assert area == pytest.approx(1.0)
+    assert fig.axes[0].get_ylabel() == "density"
+    counts = vis.plot_layer_histograms(values, bins=20)
+    assert sum(bar.get_height() for bar in counts.axes[1].patches) == 40
+
+
 def test_plot_decision_boundary():
     """Does plot_decision_boundary colour the plane by predict and scatter every point?"""
     rng = np.random.default_rng(0)

@@ -2,7 +2,10 @@
 
 A network with L layers (the input does not count) is
 
-    {affine - [batchnorm | layernorm] - relu - [dropout]} x (L-1) - affine - softmax
+    {affine - [batchnorm | layernorm] - activation - [dropout]} x (L-1) - affine - softmax
+
+where the activation is a ReLU unless another one is asked for (``activation=
+"tanh"``, ``"sigmoid"`` or ``"leaky_relu"``, see ``ACTIVATIONS``).
 
 Shapes: N examples, D input features (an image is flattened: D = 3*32*32 for
 CIFAR-10), H_i the width of hidden layer i, C classes. Parameters are named
@@ -25,13 +28,22 @@ from course_lib.normalization import BatchNormStats
 from course_lib.models.base import Model
 from course_lib.models.naming import layer_name, param_name
 
-__all__ = ["FullyConnectedNet", "TwoLayerNet"]
+__all__ = ["FullyConnectedNet", "TwoLayerNet", "ACTIVATIONS"]
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
+# name -> (forward, backward), the layer pairs of course_lib.layers; each
+# forward takes x alone (leaky ReLU keeps its default slope alpha = 0.01).
+ACTIVATIONS = {
+    "relu": (layers.relu_forward, layers.relu_backward),
+    "tanh": (layers.tanh_forward, layers.tanh_backward),
+    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward),
+    "leaky_relu": (layers.leaky_relu_forward, layers.leaky_relu_backward),
+}
+
 
 class FullyConnectedNet(Model):
-    """A fully connected ReLU network of any depth with optional normalization and dropout.
+    """A fully connected network of any depth with optional normalization and dropout.
 
     Parameters
     ----------
@@ -43,9 +55,9 @@ class FullyConnectedNet(Model):
         C.
     dropout_keep_ratio : float in (0, 1]
         Probability of keeping a hidden unit (inverted dropout after each
-        ReLU); 1 disables dropout.
+        activation); 1 disables dropout.
     normalization : None, "batchnorm" or "layernorm"
-        Applied between each hidden affine layer and its ReLU.
+        Applied between each hidden affine layer and its activation.
     reg : float
         L2 strength: the loss gets ``0.5 * reg * sum(W*W)`` per weight matrix.
     weight_scale : float
@@ -57,6 +69,13 @@ class FullyConnectedNet(Model):
         float32 trains faster; use float64 for gradient checks.
     seed : int or None
         Fixes the initial weights and the sequence of dropout masks.
+    activation : {"relu", "tanh", "sigmoid", "leaky_relu"}, keyword-only
+        Nonlinearity of every hidden layer (the output scores have none).
+        "relu" is the default and the usual choice; "tanh" and "sigmoid"
+        saturate, which is what the chapters on initialization and vanishing
+        gradients study; "leaky_relu" uses slope 0.01 for negative inputs.
+        Pair "relu"/"leaky_relu" with ``init="he"``, "tanh" and "sigmoid"
+        with ``init="xavier"``.
 
     Attributes
     ----------
@@ -69,8 +88,10 @@ class FullyConnectedNet(Model):
 
     def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10,
                  dropout_keep_ratio=1, normalization=None, reg=0.0, weight_scale=1e-2,
-                 init=None, dtype=np.float32, seed=None):
+                 init=None, dtype=np.float32, seed=None, *, activation="relu"):
         super().__init__(reg=reg, dtype=dtype, seed=seed)
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {list(ACTIVATIONS)}, got {activation!r}")
         if normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {NORMALIZATIONS}, "
                              f"got {normalization!r}")
@@ -88,6 +109,7 @@ class FullyConnectedNet(Model):
         self.dropout_keep_ratio = dropout_keep_ratio
         self.use_dropout = dropout_keep_ratio != 1
         self.normalization = normalization
+        self.activation = activation
         self.num_layers = len(hidden_dims) + 1
 
         dims = [self.input_dim] + hidden_dims + [self.num_classes]
@@ -129,7 +151,7 @@ class FullyConnectedNet(Model):
         return self._add_l2(loss, self._backward(dscores, caches))
 
     def hidden_activations(self, X, train=False):
-        """The output of every hidden layer (after ReLU and dropout), keyed ``"fc{i}"``.
+        """The output of every hidden layer (after the activation and dropout), keyed ``"fc{i}"``.
 
         For activation histograms. ``train=True`` runs the training-mode
         pass, which draws dropout masks and updates the batchnorm statistics.
@@ -146,7 +168,7 @@ class FullyConnectedNet(Model):
             layer = layer_name("fc", i)
             out, cache = hidden_forward(out, self._layer_params(layer), self.bn_stats.get(layer),
                                         self.normalization, self.dropout_keep_ratio, train,
-                                        self.rng)
+                                        self.rng, activation=self.activation)
             if keep is not None:
                 keep[layer] = out
             caches.append(cache)
@@ -181,12 +203,13 @@ class TwoLayerNet(FullyConnectedNet):
         self.hidden_dim = int(hidden_dim)
 
 
-def hidden_forward(x, p, stats, normalization_kind, keep_ratio, train, rng):
-    """One hidden block: affine - [batchnorm | layernorm] - relu - [dropout].
+def hidden_forward(x, p, stats, normalization_kind, keep_ratio, train, rng, activation="relu"):
+    """One hidden block: affine - [batchnorm | layernorm] - activation - [dropout].
 
     ``p`` holds the block's "W", "b" (and "gamma", "beta"); ``stats`` its
-    BatchNormStats (or None); ``rng`` the Generator that draws dropout masks.
-    Returns ``(out, cache)``; shared by FullyConnectedNet and ConvNet.
+    BatchNormStats (or None); ``rng`` the Generator that draws dropout masks;
+    ``activation`` a key of ``ACTIVATIONS``. Returns ``(out, cache)``; shared
+    by FullyConnectedNet and ConvNet.
     """
     out, affine_cache = layers.affine_forward(x, p["W"], p["b"])
     norm_cache = None
@@ -195,21 +218,24 @@ def hidden_forward(x, p, stats, normalization_kind, keep_ratio, train, rng):
                                                           train=train)
     elif normalization_kind == "layernorm":
         out, norm_cache = normalization.layernorm_forward(out, p["gamma"], p["beta"])
-    out, relu_cache = layers.relu_forward(out)
+    act_forward, act_backward = ACTIVATIONS[activation]
+    out, act_cache = act_forward(out)
     dropout_cache = None
     if keep_ratio != 1 and train:
         # Passing the Generator draws a fresh mask from the model's stream at every call.
         out, dropout_cache = layers.dropout_forward(out, keep_ratio, train=True, seed=rng)
-    return out, (normalization_kind, affine_cache, norm_cache, relu_cache, dropout_cache)
+    # The cache carries the backward function, so hidden_backward needs no lookup.
+    return out, (normalization_kind, affine_cache, norm_cache, (act_backward, act_cache),
+                 dropout_cache)
 
 
 def hidden_backward(dout, cache):
     """Backward pass of ``hidden_forward``: returns ``(dx, {"W": dW, "b": db, ...})``."""
-    normalization_kind, affine_cache, norm_cache, relu_cache, dropout_cache = cache
+    normalization_kind, affine_cache, norm_cache, (act_backward, act_cache), dropout_cache = cache
     grads = {}
     if dropout_cache is not None:
         dout = layers.dropout_backward(dout, dropout_cache)
-    dout = layers.relu_backward(dout, relu_cache)
+    dout = act_backward(dout, act_cache)
     if normalization_kind == "batchnorm":
         dout, grads["gamma"], grads["beta"] = normalization.batchnorm_backward_alt(dout, norm_cache)
     elif normalization_kind == "layernorm":
