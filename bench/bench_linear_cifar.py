@@ -1,8 +1,9 @@
 """CIFAR-10 accuracy and wall time of the course classifiers beside
 scikit-learn peers trained on the same split in the same run.
 
-    python bench/bench_linear_cifar.py           # full run
-    python bench/bench_linear_cifar.py --quick   # 3 trials per model, no kNN GridSearchCV
+    python bench/bench_linear_cifar.py             # full run
+    python bench/bench_linear_cifar.py --quick     # 2 x 2 grid per model, no kNN GridSearchCV
+    python bench/bench_linear_cifar.py --no-knn    # only the linear models
 
 Data: ``course_lib.data.get_cifar10_data`` default splits (train 49,000,
 val = training images 49,000..49,999, test = first 1,000 test images), mean
@@ -12,9 +13,16 @@ image subtracted, bias trick (a column of ones) for the linear models.
    then the chosen k on the first 500 test images (CS231n reports ~27-28%).
    Peer: KNeighborsClassifier (brute force) with the same k; in the full
    run also GridSearchCV over the same k values and folds.
-2. Linear SVM and softmax: a small random search (learning rate and reg,
-   log-uniform) scored on the validation set, then the best model's test
-   accuracy. Targets: val >= 0.38 (SVM), >= 0.39 (softmax). Peers:
+2. Linear SVM and softmax: a small grid search (learning rate x reg, each
+   on a log scale) scored on the validation set, then the best model's test
+   accuracy. Each run takes --num-iters SGD steps, multiplies the learning
+   rate by --lr-decay after every epoch and returns the average of the
+   weights over the second half of the steps (--average-from, a fraction
+   of the steps; 0 for the last iterate), which removes most of the
+   minibatch noise from W. By default the training set is doubled with
+   the mirror image of every training image (--no-flip: without); the
+   split and the validation and test images are unchanged, and the peers
+   train on the same rows. Targets: val >= 0.38 (SVM), >= 0.39 (softmax). Peers:
    SGDClassifier(loss="hinge") (one-vs-rest hinge) and multinomial
    LogisticRegression (lbfgs) at the regularization strength our search
    chose. The peers get the same features divided by one constant (the
@@ -40,6 +48,9 @@ from course_lib.classifiers import KNearestNeighbor, LinearSVM, Softmax, cross_v
 from course_lib.data import get_cifar10_data
 
 K_CHOICES = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
+# (learning rates, regs) searched for each linear model, ends of log-spaced grids
+LINEAR_GRID = {"LinearSVM": ((3e-7, 3e-6), (1e2, 1e3)),
+               "Softmax": ((1e-6, 1e-5), (1e2, 1e3))}
 NUM_FOLDS = 5
 KNN_TRAIN, KNN_TEST = 5000, 500
 
@@ -105,19 +116,16 @@ def bench_knn(data, full):
             ("kNN", f"sklearn k={best_k}", float("nan"), peer_acc, peer_time.seconds)]
 
 
-def random_search(cls, data, trials, lr_range, reg_range, num_iters, seed):
-    """Log-uniform random search; returns the best (val_acc, params, model)."""
-    rng = np.random.default_rng(seed)
+def grid_search(cls, data, learning_rates, regs, settings):
+    """Every (learning_rate, reg) pair; returns the best (val_acc, params, model, seconds)."""
     best = None
-    print(f"\n== {cls.__name__}: random search, {trials} trials, "
-          f"{num_iters} iterations each")
+    print(f"\n== {cls.__name__}: grid search, {len(learning_rates)} learning rates x "
+          f"{len(regs)} regs, {settings}")
     print(f"  {'learning_rate':>13s} {'reg':>9s} {'val acc':>8s} {'train acc':>9s} "
           f"{'time s':>7s}")
-    for trial in range(trials):
-        lr = float(10 ** rng.uniform(*np.log10(lr_range)))
-        reg = float(10 ** rng.uniform(*np.log10(reg_range)))
+    for trial, (lr, reg) in enumerate((lr, reg) for lr in learning_rates for reg in regs):
         with Timer() as t:
-            model = cls(learning_rate=lr, reg=reg, num_iters=num_iters, seed=trial).fit(
+            model = cls(learning_rate=lr, reg=reg, seed=trial, **settings).fit(
                 data["X_train"], data["y_train"])
         val_acc = model.score(data["X_val"], data["y_val"])
         train_acc = model.score(data["X_train"][:5000], data["y_train"][:5000])
@@ -128,12 +136,33 @@ def random_search(cls, data, trials, lr_range, reg_range, num_iters, seed):
     return best
 
 
+def log_grid(low, high, num):
+    """``num`` values from low to high, evenly spaced on a log scale."""
+    return [float(v) for v in np.geomspace(low, high, num)]
+
+
+def mirror_rows(X):
+    """Left-right mirror images of rows in the (H, W, C) order of
+    ``get_cifar10_data(flatten=True, bias_trick=True)`` (bias column kept)."""
+    N = len(X)
+    images = X[:, :-1].reshape(N, 32, 32, 3)[:, :, ::-1, :].reshape(N, -1)
+    return np.hstack([images, X[:, -1:]])
+
+
+def with_mirrored_training_set(data):
+    """A copy of ``data`` whose training set also holds every mirrored image."""
+    out = dict(data)
+    out["X_train"] = np.concatenate([data["X_train"], mirror_rows(data["X_train"])])
+    out["y_train"] = np.concatenate([data["y_train"], data["y_train"]])
+    return out
+
+
 def peer_features(data, scale):
     """Without the bias column (the peers fit their own intercept), scaled."""
     return {name: data[name][:, :-1] / scale for name in ("X_train", "X_val", "X_test")}
 
 
-def bench_linear(data, trials, num_iters, seed):
+def bench_linear(data, grid_size, settings):
     results = []
     scale = float(data["X_train"][:, :-1].std())
     peer_data = peer_features(data, scale)
@@ -141,10 +170,11 @@ def bench_linear(data, trials, num_iters, seed):
     from sklearn.linear_model import LogisticRegression, SGDClassifier
 
     for cls, lr_range, reg_range, target in (
-            (LinearSVM, (3e-8, 3e-7), (5e3, 5e4), 0.38),
-            (Softmax, (1e-7, 1e-6), (1e3, 2.5e4), 0.39)):
-        val_acc, params, model, seconds = random_search(
-            cls, data, trials, lr_range, reg_range, num_iters, seed)
+            (LinearSVM, LINEAR_GRID["LinearSVM"][0], LINEAR_GRID["LinearSVM"][1], 0.38),
+            (Softmax, LINEAR_GRID["Softmax"][0], LINEAR_GRID["Softmax"][1], 0.39)):
+        val_acc, params, model, seconds = grid_search(
+            cls, data, log_grid(*lr_range, grid_size), log_grid(*reg_range, grid_size),
+            settings)
         test_acc = model.score(data["X_test"], data["y_test"])
         verdict = "meets" if val_acc >= target else "BELOW"
         print(f"  best: learning_rate={params['learning_rate']:.2e} reg={params['reg']:.3g}: "
@@ -178,13 +208,27 @@ def bench_linear(data, trials, num_iters, seed):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="3 search trials per model, skip the kNN GridSearchCV peer")
-    parser.add_argument("--trials", type=int, default=None, help="search trials per model")
-    parser.add_argument("--num-iters", type=int, default=1500)
+                        help="2 x 2 grid per model, skip the kNN GridSearchCV peer")
+    parser.add_argument("--no-knn", action="store_true", help="skip the kNN part")
+    parser.add_argument("--grid-size", type=int, default=None,
+                        help="values per hyperparameter in the grid (default 3; 2 with --quick)")
+    parser.add_argument("--num-iters", type=int, default=4000)
+    parser.add_argument("--lr-decay", type=float, default=0.9,
+                        help="learning-rate factor per epoch (1 = constant)")
+    parser.add_argument("--average-from", type=float, default=0.5,
+                        help="average W over the steps after this fraction of num_iters "
+                             "(0: keep the last iterate)")
+    parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--no-flip", action="store_true",
+                        help="train the linear models on the 49,000 images only, "
+                             "without their mirror images")
     parser.add_argument("--blas-threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random search")
     args = parser.parse_args()
-    trials = args.trials or (3 if args.quick else 8)
+    grid_size = args.grid_size or (2 if args.quick else 3)
+    settings = dict(num_iters=args.num_iters, batch_size=args.batch_size,
+                    lr_decay=args.lr_decay,
+                    average=max(1, int(args.average_from * args.num_iters))
+                    if args.average_from > 0 else False)
 
     start = time.perf_counter()
     with threadpool_limits(limits=args.blas_threads):
@@ -193,8 +237,11 @@ def main():
         print(f"CIFAR-10 loaded in {load_time.seconds:.1f} s: train {data['X_train'].shape}, "
               f"val {data['X_val'].shape}, test {data['X_test'].shape}, float32, "
               f"{args.blas_threads} BLAS thread(s)")
-        results = bench_knn(data, full=not args.quick)
-        results += bench_linear(data, trials, args.num_iters, args.seed)
+        results = [] if args.no_knn else bench_knn(data, full=not args.quick)
+        linear_data = data if args.no_flip else with_mirrored_training_set(data)
+        print(f"\nLinear models: {len(linear_data['X_train'])} training rows"
+              f"{'' if args.no_flip else ' (49,000 images and their mirror images)'}")
+        results += bench_linear(linear_data, grid_size, settings)
 
     print("\n== summary (time s: one training run at the chosen hyperparameters; "
           "kNN: fit + predict)")
@@ -208,7 +255,8 @@ def main():
         else:
             val = f"{val_acc:.3f}"
         print(f"  {model:10s} {impl:30s} {val:>8s} {test_acc:9.3f} {seconds:8.1f}")
-    print("  * kNN: mean 5-fold cross-validation accuracy on the 5,000 training images")
+    if not args.no_knn:
+        print("  * kNN: mean 5-fold cross-validation accuracy on the 5,000 training images")
     print(f"\ntotal wall time {time.perf_counter() - start:.0f} s")
 
 

@@ -214,12 +214,12 @@ def _check_dout(dout, x, w, stride, pad, dilation):
 # ----------------------------------------------------------------- fast ----
 
 # The fast versions work through the batch a few examples at a time, so that
-# the im2col matrix of a chunk (HH*WW times larger than its input) is built,
-# multiplied and discarded while it is still in the CPU cache, and so that no
-# full-batch im2col matrix is ever allocated (for 7x7 filters it would be 49x
-# the input: 60 MB for a 50-image CIFAR batch in float64). Measured here: 1.1x
-# (float32) to 1.7x (float64) faster than whole-batch im2col, whose large
-# temporaries cost page faults as well as memory traffic.
+# each chunk's im2col matrix (HH*WW times larger than its input) is
+# multiplied while it is still in the CPU cache, and the backward pass's
+# per-tap gradients are added back while they are. The forward pass keeps
+# the full im2col matrix for the backward pass (below _KEEP_COLS_BYTES; for
+# 7x7 filters it is 49x the input: 30 MB for a 50-image CIFAR batch in
+# float32), which saves the backward pass one gather.
 _CHUNK_BYTES = 1 << 21
 
 
@@ -259,9 +259,12 @@ def _fast_setup(x, w, b, stride, pad, dilation):
     windows = _windows(xp, HH, WW, H_out, W_out, stride, dilation)
     w_row = w.reshape(F, C * HH * WW).astype(dtype, copy=False)   # (F, C*HH*WW)
     chunks = _batch_chunks(N, windows[0].size * dtype.itemsize)
-    # one chunk's im2col matrix (n, C, HH, WW, H_out, W_out), reused
-    cols = np.empty((chunks[0].stop,) + windows.shape[1:], dtype=dtype)
-    return x, w, b, dtype, windows, w_row, cols, chunks
+    return x, w, b, dtype, windows, w_row, chunks
+
+
+# The forward pass keeps the im2col matrix for the backward pass (which then
+# skips one copy of HH*WW times the input) unless it is larger than this.
+_KEEP_COLS_BYTES = 1 << 28
 
 
 def conv_forward_fast(x, w, b, stride=1, pad=0, dilation=1):
@@ -277,24 +280,28 @@ def conv_forward_fast(x, w, b, stride=1, pad=0, dilation=1):
     (``np.einsum("ncklhw,fckl->nfhw", view, w, optimize=True)`` is as fast:
     it makes the same copy internally.)
 
-    Same parameters, output and cache as :func:`conv_forward_naive`;
-    float32 inputs give a float32 output. The cache holds only the inputs:
-    keeping ``cols`` would save the backward pass one copy but cost
-    HH*WW / stride**2 times the input's memory per layer, and was slower
-    here because such large arrays are paged in afresh on every call.
+    Same parameters and output as :func:`conv_forward_naive`; float32
+    inputs give a float32 output. The cache starts with the same six
+    items, ``(x, w, b, stride, pad, dilation)``, followed by ``cols``
+    (N, C, HH, WW, H_out, W_out) so that the backward pass need not gather
+    it again (``None`` when it would exceed 256 MB: the backward pass then
+    rebuilds it chunk by chunk).
     """
-    x, w, b, dtype, windows, w_row, cols, chunks = _fast_setup(
-        x, w, b, stride, pad, dilation)
+    x, w, b, dtype, windows, w_row, chunks = _fast_setup(x, w, b, stride, pad, dilation)
     N, F = x.shape[0], w.shape[0]
     H_out, W_out = windows.shape[4:]
-    out = np.empty((N, F, H_out * W_out), dtype=dtype)
+    keep = windows.size * dtype.itemsize <= _KEEP_COLS_BYTES
+    cols = np.empty(windows.shape if keep else (chunks[0].stop,) + windows.shape[1:],
+                    dtype=dtype)
     cols_2d = cols.reshape(len(cols), -1, H_out * W_out)  # (n, C*HH*WW, H_out*W_out)
+    out = np.empty((N, F, H_out * W_out), dtype=dtype)
     for chunk in chunks:
-        m = chunk.stop - chunk.start
-        np.copyto(cols[:m], windows[chunk])
-        np.matmul(w_row, cols_2d[:m], out=out[chunk])
+        rows = chunk if keep else slice(0, chunk.stop - chunk.start)
+        np.copyto(cols[rows], windows[chunk])
+        np.matmul(w_row, cols_2d[rows], out=out[chunk])
     out += b.astype(dtype, copy=False)[:, None]
-    return out.reshape(N, F, H_out, W_out), (x, w, b, stride, pad, dilation)
+    return out.reshape(N, F, H_out, W_out), (x, w, b, stride, pad, dilation,
+                                             cols if keep else None)
 
 
 def conv_backward_fast(dout, cache):
@@ -316,33 +323,75 @@ def conv_backward_fast(dout, cache):
     all distinct, so each tap's gradients are added with one strided-slice
     ``+=``: HH*WW Python iterations, each a vectorised pass.
 
+    With stride 1 the rows of ``g`` are first padded with zeros to the
+    padded width ``W + 2P``: output (i, j) then sits at ``i*(W+2P) + j``,
+    tap (k, l) lands at that index plus ``k*Dl*(W+2P) + l*Dl`` in the
+    flattened padded input, and each tap's addition is one contiguous run
+    instead of H_out short rows (the zero columns add nothing). That makes
+    the dcols product ``(W+2P)/W_out`` times larger but col2im several times
+    faster.
+
     Same arguments and results as :func:`conv_backward_naive` (and either
     forward's cache works).
     """
     x, w, b, stride, pad, dilation = cache[:6]
+    kept_cols = cache[6] if len(cache) > 6 else None
     _check_dout(dout, x, w, stride, pad, dilation)
-    x, w, b, dtype, windows, w_row, cols, chunks = _fast_setup(
-        x, w, b, stride, pad, dilation)
+    x, w, b, dtype, windows, w_row, chunks = _fast_setup(x, w, b, stride, pad, dilation)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
+    K = C * HH * WW
     H_out, W_out = windows.shape[4:]
+    Hp, Wp = H + 2 * pad, W + 2 * pad
     g = np.asarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
-    cols_2d = cols.reshape(len(cols), -1, H_out * W_out)
-    dcols = np.empty_like(cols)                  # (n, C, HH, WW, H_out, W_out)
-    dcols_2d = dcols.reshape(cols_2d.shape)
-    dw_parts = np.empty((len(cols), F, C * HH * WW), dtype=dtype)
-    dw = np.zeros((F, C * HH * WW), dtype=dtype)
-    dxp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dtype)
+    n0 = chunks[0].stop
+    if kept_cols is None:
+        cols = np.empty((n0,) + windows.shape[1:], dtype=dtype)
+    cols_2d = (kept_cols if kept_cols is not None else cols).reshape(-1, K, H_out * W_out)
+    dw_parts = np.empty((n0, F, K), dtype=dtype)
+    dw = np.zeros((F, K), dtype=dtype)
+    wide = stride == 1
+    if wide:
+        L = H_out * Wp  # output positions on the padded width
+        g_wide = np.zeros((n0, F, H_out, Wp), dtype=dtype)
+        dcols = np.empty((n0, C, HH, WW, L), dtype=dtype)
+        # one spare row: the last taps' runs end (WW-1)*Dl elements past Hp*Wp
+        dxp = np.zeros((N, C, (Hp + 1) * Wp), dtype=dtype)
+    else:
+        dcols = np.empty((n0,) + windows.shape[1:], dtype=dtype)
+        dxp = np.zeros((N, C, Hp, Wp), dtype=dtype)
     for chunk in chunks:
         m = chunk.stop - chunk.start
-        np.copyto(cols[:m], windows[chunk])
-        np.matmul(g[chunk], cols_2d[:m].transpose(0, 2, 1), out=dw_parts[:m])
+        if kept_cols is None:
+            np.copyto(cols[:m], windows[chunk])
+            cols_m = cols_2d[:m]
+        else:
+            cols_m = cols_2d[chunk]
+        np.matmul(g[chunk], cols_m.transpose(0, 2, 1), out=dw_parts[:m])
         dw += dw_parts[:m].sum(axis=0)
-        np.matmul(w_row.T, g[chunk], out=dcols_2d[:m])
-        _col2im_add(dcols[:m], dxp[chunk], stride, dilation)
+        if wide:
+            g_wide[:m, :, :, :W_out] = g[chunk].reshape(m, F, H_out, W_out)
+            np.matmul(w_row.T, g_wide[:m].reshape(m, F, L), out=dcols[:m].reshape(m, K, L))
+            _col2im_add_wide(dcols[:m], dxp[chunk], Wp, dilation)
+        else:
+            np.matmul(w_row.T, g[chunk], out=dcols[:m].reshape(m, K, H_out * W_out))
+            _col2im_add(dcols[:m], dxp[chunk], stride, dilation)
     db = g.sum(axis=(0, 2))
-    dx = dxp[:, :, pad:pad + H, pad:pad + W].copy() if pad else dxp
+    if wide:
+        dxp = dxp.reshape(N, C, Hp + 1, Wp)
+    dx = dxp[:, :, pad:pad + H, pad:pad + W]
+    dx = dx.copy() if (pad or wide) else dxp
     return dx, dw.reshape(w.shape), db
+
+
+def _col2im_add_wide(dcols, dxp_flat, Wp, dilation):
+    """Add (n, C, HH, WW, L) stride-1 tap gradients, laid out on the padded
+    width Wp, into the flattened padded input (n, C, (Hp+1)*Wp)."""
+    HH, WW, L = dcols.shape[2:]
+    for k in range(HH):
+        for l in range(WW):
+            start = k * dilation * Wp + l * dilation
+            dxp_flat[:, :, start:start + L] += dcols[:, :, k, l]
 
 
 def _col2im_add(dcols, dxp, stride, dilation):

@@ -34,7 +34,7 @@ def sgd(w, dw, state=None):
     Hyperparameters: ``lr`` (default 1e-2).
     """
     state = _prepare("sgd", w, dw, state, {"lr": 1e-2}, ())
-    return w - state["lr"] * dw, state
+    return _like(w - state["lr"] * dw, w), state
 
 
 def sgd_momentum(w, dw, state=None):
@@ -51,9 +51,9 @@ def sgd_momentum(w, dw, state=None):
     state = _prepare("sgd_momentum", w, dw, state, {"lr": 1e-2, "momentum": 0.9}, ("velocity",))
     v = state.get("velocity")
     v = np.zeros_like(w) if v is None else v
-    v = state["momentum"] * v - state["lr"] * dw
+    v = _like(state["momentum"] * v - state["lr"] * dw, w)
     state["velocity"] = v
-    return w + v, state
+    return _like(w + v, w), state
 
 
 def nesterov_momentum(w, dw, state=None):
@@ -74,9 +74,9 @@ def nesterov_momentum(w, dw, state=None):
     mu = state["momentum"]
     v_prev = state.get("velocity")
     v_prev = np.zeros_like(w) if v_prev is None else v_prev
-    v = mu * v_prev - state["lr"] * dw
+    v = _like(mu * v_prev - state["lr"] * dw, w)
     state["velocity"] = v
-    return w - mu * v_prev + (1 + mu) * v, state
+    return _like(w - mu * v_prev + (1 + mu) * v, w), state
 
 
 def adagrad(w, dw, state=None):
@@ -93,9 +93,9 @@ def adagrad(w, dw, state=None):
     state = _prepare("adagrad", w, dw, state, {"lr": 1e-2, "eps": 1e-8}, ("cache",))
     cache = state.get("cache")
     cache = np.zeros_like(w) if cache is None else cache
-    cache = cache + dw * dw
+    cache = _like(cache + dw * dw, w)
     state["cache"] = cache
-    return w - state["lr"] * dw / (np.sqrt(cache) + state["eps"]), state
+    return _like(w - state["lr"] * dw / (np.sqrt(cache) + state["eps"]), w), state
 
 
 def rmsprop(w, dw, state=None):
@@ -114,9 +114,9 @@ def rmsprop(w, dw, state=None):
     rho = state["decay_rate"]
     cache = state.get("cache")
     cache = np.zeros_like(w) if cache is None else cache
-    cache = rho * cache + (1 - rho) * (dw * dw)
+    cache = _like(rho * cache + (1 - rho) * (dw * dw), w)
     state["cache"] = cache
-    return w - state["lr"] * dw / (np.sqrt(cache) + state["eps"]), state
+    return _like(w - state["lr"] * dw / (np.sqrt(cache) + state["eps"]), w), state
 
 
 def adam(w, dw, state=None):
@@ -142,12 +142,12 @@ def adam(w, dw, state=None):
     m = np.zeros_like(w) if m is None else m
     v = np.zeros_like(w) if v is None else v
     t = state.get("t", 0) + 1
-    m = beta1 * m + (1 - beta1) * dw
-    v = beta2 * v + (1 - beta2) * (dw * dw)
+    m = _like(beta1 * m + (1 - beta1) * dw, w)
+    v = _like(beta2 * v + (1 - beta2) * (dw * dw), w)
     m_hat = m / (1 - beta1 ** t)
     v_hat = v / (1 - beta2 ** t)
     state.update(m=m, v=v, t=t)
-    return w - state["lr"] * m_hat / (np.sqrt(v_hat) + state["eps"]), state
+    return _like(w - state["lr"] * m_hat / (np.sqrt(v_hat) + state["eps"]), w), state
 
 
 # ---- learning-rate schedules ------------------------------------------------
@@ -174,6 +174,19 @@ def inverse_time_decay(lr0, t, k):
 
 
 # ---- shared checks ----------------------------------------------------------
+
+def _like(a, w):
+    """``a`` in the float dtype of ``w``.
+
+    A hyperparameter held as a numpy float64 scalar (``np.float64(1e-3)``,
+    or a rate computed with numpy) promotes float32 arrays to float64 under
+    NumPy 2's rules; without this cast a float32 model would silently turn
+    into float64 after its first update (twice the memory, slower steps).
+    """
+    if np.issubdtype(w.dtype, np.floating) and a.dtype != w.dtype:
+        return a.astype(w.dtype)
+    return a
+
 
 def _prepare(name, w, dw, state, defaults, slots):
     """Validate the arguments and return a new state dict with defaults filled in."""

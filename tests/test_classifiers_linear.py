@@ -115,7 +115,8 @@ def test_default_hyperparameters_and_params_api():
     """Are the documented defaults in place and get/set_params working?"""
     model = Softmax()
     assert model.get_params() == {"learning_rate": 1e-7, "reg": 2.5e4, "num_iters": 1500,
-                                  "batch_size": 200, "seed": None, "verbose": False}
+                                  "batch_size": 200, "seed": None, "verbose": False,
+                                  "lr_decay": 1.0, "average": False}
     assert model.set_params(reg=1.0, num_iters=10) is model
     assert (model.reg, model.num_iters) == (1.0, 10)
     assert repr(model) == "Softmax(reg=1.0, num_iters=10)"
@@ -135,6 +136,10 @@ def test_bad_use_gives_clear_errors():
         LinearSVM(batch_size=0).fit(X, y)
     with pytest.raises(ValueError, match="learning_rate must be positive"):
         LinearSVM(learning_rate=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\]"):
+        LinearSVM(lr_decay=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="average must be True, False or a step"):
+        LinearSVM(average=-3).fit(X, y)
 
 
 def test_verbose_shows_a_progress_bar(capsys):
@@ -144,3 +149,45 @@ def test_verbose_shows_a_progress_bar(capsys):
               verbose=True).fit(X, y)
     err = capsys.readouterr().err
     assert "LinearSVM" in err and "20/20" in err
+
+
+def test_lr_decay_shrinks_the_step_after_each_epoch():
+    """With N = 2 * batch_size (an epoch is 2 steps) and lr_decay=0.5, are
+    steps 1-2 taken with the full rate and steps 3-4 with half of it?"""
+    X, y = blobs(num_per_class=2)  # 6 samples
+    lr, reg = 0.3, 0.1
+    model = Softmax(learning_rate=lr, reg=reg, num_iters=4, batch_size=3, seed=2,
+                    lr_decay=0.5).fit(X, y)
+    rng = np.random.default_rng(2)
+    W = 1e-3 * rng.standard_normal((3, 3))
+    for step_lr in (lr, lr, lr / 2, lr / 2):
+        batch = rng.integers(len(X), size=3)
+        _, dW = model.loss(W, X[batch], y[batch])
+        W = W - step_lr * dW
+    np.testing.assert_allclose(model.W_, W, rtol=1e-12)
+    constant = Softmax(learning_rate=lr, reg=reg, num_iters=4, batch_size=3, seed=2).fit(X, y)
+    assert not np.allclose(constant.W_, W)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_average_is_the_mean_of_the_iterates(cls):
+    """Is W_ with average=True the mean of the weights after steps 1..T, and
+    with average=k the mean after steps k..T (same seed, same iterates)?"""
+    X, y = blobs()
+    settings = dict(learning_rate=0.05, reg=1e-3, batch_size=20, seed=4)
+    iterates = [cls(num_iters=t, **settings).fit(X, y).W_ for t in (1, 2, 3, 4, 5)]
+    averaged = cls(num_iters=5, average=True, **settings).fit(X, y)
+    np.testing.assert_allclose(averaged.W_, np.mean(iterates, axis=0), rtol=1e-12)
+    from_3 = cls(num_iters=5, average=3, **settings).fit(X, y)
+    np.testing.assert_allclose(from_3.W_, np.mean(iterates[2:], axis=0), rtol=1e-12)
+    # the loss history still follows the last iterate's path
+    np.testing.assert_array_equal(averaged.loss_history_,
+                                  cls(num_iters=5, **settings).fit(X, y).loss_history_)
+
+
+def test_average_keeps_float32():
+    """Does averaging keep float32 weights in float32?"""
+    X, y = blobs()
+    model = LinearSVM(**FAST, average=150).fit(X.astype(np.float32), y)
+    assert model.W_.dtype == np.float32
+    assert model.score(X.astype(np.float32), y) > 0.95

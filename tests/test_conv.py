@@ -152,6 +152,27 @@ def test_fast_same_when_batch_is_split(monkeypatch, geometry):
         assert rel_error(g_fast, g_naive) < 1e-10
 
 
+@pytest.mark.parametrize("geometry", [GEOMETRIES[1], GEOMETRIES[2],
+                                      (3, 4, 11, 13, 6, 3, 3, 2, 1, 1)])
+def test_fast_same_without_kept_columns(monkeypatch, geometry):
+    """When the forward pass does not keep its im2col matrix (too large),
+    does the backward pass rebuild it and give the same gradients?"""
+    x, w, b, hyper = make_conv_inputs(geometry, seed=13)
+    out, cache_kept = conv_forward_fast(x, w, b, **hyper)
+    assert cache_kept[6] is not None
+    monkeypatch.setattr(conv, "_KEEP_COLS_BYTES", 0)
+    out_small, cache_small = conv_forward_fast(x, w, b, **hyper)
+    assert cache_small[6] is None
+    np.testing.assert_array_equal(out_small, out)
+    dout = np.random.default_rng(14).standard_normal(out.shape)
+    _, cache_naive = conv_forward_naive(x, w, b, **hyper)
+    for g_small, g_kept, g_naive in zip(conv_backward_fast(dout, cache_small),
+                                        conv_backward_fast(dout, cache_kept),
+                                        conv_backward_naive(dout, cache_naive)):
+        assert rel_error(g_small, g_naive) < 1e-10
+        assert rel_error(g_kept, g_naive) < 1e-10
+
+
 def test_caches_are_interchangeable():
     """Can the fast backward use the naive forward's cache and vice versa?"""
     x, w, b, hyper = make_conv_inputs(GEOMETRIES[1], seed=5)

@@ -138,6 +138,27 @@ def test_float32_parameters_stay_float32():
         assert w_new.dtype == np.float32, update.__name__
 
 
+@pytest.mark.parametrize("update", ALL)
+def test_numpy_float64_hyperparameters_keep_float32(update):
+    """Do numpy float64 hyperparameters (np.float64(lr), momentum, betas)
+    leave a float32 parameter and its slots in float32, with the same step
+    as in float64?"""
+    w = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    dw = np.array([0.5, 1.0, -0.25], dtype=np.float32)
+    _, defaults = update(w, dw)
+    hyper = {k: np.float64(v) for k, v in defaults.items() if not isinstance(v, np.ndarray)
+             and k != "t"}
+    w1, state = update(w, dw, dict(hyper))
+    w2, state = update(w1, dw, state)
+    assert w1.dtype == w2.dtype == np.float32
+    for value in state.values():
+        if isinstance(value, np.ndarray):
+            assert value.dtype == np.float32
+    w64, state64 = update(w.astype(np.float64), dw.astype(np.float64), dict(hyper))
+    w64, _ = update(w64, dw.astype(np.float64), state64)
+    np.testing.assert_allclose(w2, w64, rtol=1e-5)
+
+
 def test_clear_errors():
     """Are misspelt keys, shape mismatches and foreign slots refused with an explanation?"""
     with pytest.raises(ValueError, match="'lr'"):
