@@ -189,3 +189,75 @@ def test_runner_job_file_round_trip(tmp_path):
     assert record["ok"] and record["value"]["items"][1]["items"]["k"] == {"t": "int", "v": 2}
     array = np.load(tmp_path / record["value"]["items"][0]["file"], allow_pickle=False)
     assert array.tolist() == [0.0, 2.0, 4.0] and sys.executable
+
+
+# ---- the bubblewrap layer ----------------------------------------------------------
+
+def _processes_with(marker):
+    found = []
+    for entry in __import__("os").scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                    if marker.encode() in f.read():
+                        found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_children_die_with_the_run(tmp_path):
+    """When the student's process ends (normally or killed), are the
+    processes it started gone too, even ones ignoring SIGTERM?"""
+    marker = f"sbx-marker-{tmp_path.name}"
+    script = ("import subprocess, sys\n"
+              "subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+              "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)', "
+              f"'{marker}'])\n")
+    result = _run_script(tmp_path, script)
+    assert result.returncode == 0, result.stderr
+    assert _processes_with(marker) == []
+
+
+def test_task_watchdog_stops_a_call_that_ignores_alarms(tmp_path):
+    """Does the per-call watchdog end a run whose current call outlives its
+    limit, from outside the sandbox?"""
+    script = ("import os, time\nos.makedirs('out', exist_ok=True)\n"
+              "open('out/t0.started', 'w').close()\ntime.sleep(60)\n")
+    (tmp_path / "script.py").write_text(script)
+    result = sandbox.launch(["script.py"], tmp_path, sandbox.Limits(wall_seconds=60),
+                            watchdog=sandbox.TaskWatchdog({"t0": 1.0}, grace=0.5))
+    assert result.timed_out and result.seconds < 15
+
+
+def test_disk_quota_stops_a_disk_fill(tmp_path):
+    """Does writing more than the quota into out/ end the run, flagged as such?"""
+    script = ("chunk = b'x' * 2 ** 20\nfor i in range(10 ** 6):\n"
+              "    open(f'out/f{i}', 'wb').write(chunk)\n")
+    result = _run_script(tmp_path, script,
+                         sandbox.Limits(wall_seconds=60, disk_bytes=16 * 2 ** 20))
+    assert result.disk_exceeded and result.crashed
+
+
+def test_sandbox_sees_no_course_folder_and_no_network(tmp_path):
+    """Inside the sandbox, is the repository (beyond the venv) invisible, the
+    work folder read-only, /tmp writable, the uid unprivileged and the network
+    unreachable?"""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    script = ("import os, socket\n"
+              f"print('solutions', os.path.exists({str(root / 'solutions')!r}))\n"
+              f"print('course_lib', os.path.exists({str(root / 'course_lib')!r}))\n"
+              "print('uid', os.getuid())\n"
+              "try:\n    open('new.txt', 'w')\n    print('write yes')\n"
+              "except OSError:\n    print('write no')\n"
+              "open('/tmp/scratch.txt', 'w').write('ok')\nprint('tmp yes')\n"
+              "s = socket.socket()\ns.settimeout(2)\n"
+              "try:\n    s.connect(('1.1.1.1', 53))\n    print('net yes')\n"
+              "except OSError:\n    print('net no')\n")
+    result = _run_script(tmp_path, script)
+    assert result.sandboxed
+    lines = result.stdout.split("\n")
+    assert "solutions False" in lines and "course_lib False" in lines
+    assert "write no" in lines and "net no" in lines and "tmp yes" in lines
+    assert "uid 0" not in lines

@@ -5,6 +5,8 @@ with ``nbgrader_config.py``, or pass ``--course-dir``)::
     python -m course_lib.grading release   a1   # generate + copy to nbgrader's exchange
     python -m course_lib.grading collect   a1 [--from DIR_OR_ZIP]
     python -m course_lib.grading autograde a1 [--workers N] [--seed S] [--student ID ...]
+                                              [--dask | --scheduler tcp://HOST:PORT]
+                                              [--no-sandbox-i-trust-these]
     python -m course_lib.grading feedback  a1 [--release]
     python -m course_lib.grading export    a1 [--out DIR]
 
@@ -15,7 +17,9 @@ for that student runs in this process, finds the verdict computed and
 writes the gradebook. One process writes the gradebook, so writes never
 conflict (SQLite or a database server), and since a verdict depends only
 on the submission and the seed, scores do not depend on the number of
-workers.
+workers. ``--dask``/``--scheduler`` run the sandboxes on Dask workers (see
+:mod:`~course_lib.grading.distributed`); grading refuses to start when the
+bubblewrap sandbox does not work, unless ``--no-sandbox-i-trust-these``.
 """
 import argparse
 import copy
@@ -133,39 +137,98 @@ def _students(course, assignment_id, wanted):
     return found
 
 
-def _sandbox_verdict(run, path, solution_ids):
+def _sandbox_verdict(run, path, solution_ids, student="?"):
     """Grade one submitted notebook in the sandbox and cache the verdict for
-    nbgrader's pass; None when the notebook cannot be read (nbgrader's
-    pass then reports it)."""
+    nbgrader's pass. A notebook that cannot be read (invalid JSON, wrong
+    nbformat, too large) is kept as ``<name>.unreadable`` and replaced by a
+    placeholder nbgrader can process; every item scores 0 with the reason.
+    A readable one with broken cell ids is repaired the same way (the
+    original kept as ``<name>.original``)."""
     import nbformat
 
-    from .notebooks import solution_cells
+    from .notebooks import MalformedNotebook, read_submission, solution_cells
     from .preprocessors import cache_verdict
+    path = Path(path)
     try:
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception:
-        return None
+        nb, repairs = read_submission(path)
+    except MalformedNotebook as exc:
+        reason = str(exc)
+        os.replace(path, path.with_name(path.name + ".unreadable"))
+        placeholder = _placeholder_notebook(solution_ids, student, reason)
+        nbformat.write(placeholder, str(path))
+        verdict = malformed_verdict(run, reason)
+        cache_verdict(run.key(solution_cells(placeholder, solution_ids)), verdict)
+        return verdict
+    if repairs:
+        path.with_name(path.name + ".original").write_bytes(path.read_bytes())
+        nbformat.write(nb, str(path))
     cells = solution_cells(nb, solution_ids)
     verdict = run.grade(cells)
     cache_verdict(run.key(cells), verdict)
     return verdict
 
 
-def autograde(course, assignment_id, students=None, workers=1, seed=None, progress=True):
+def _placeholder_notebook(solution_ids, student, reason):
+    """A notebook with one marked, empty solution cell per id (unique to the
+    student, so its cached verdict is theirs alone)."""
+    import nbformat
+    cells = [nbformat.v4.new_markdown_cell(f"The submitted notebook could not be read: {reason}")]
+    for grade_id in sorted(solution_ids):
+        cell = nbformat.v4.new_code_cell(f"# unreadable submission of {student}: {reason}\n")
+        cell.metadata["nbgrader"] = {"grade": False, "grade_id": grade_id, "locked": False,
+                                     "schema_version": 3, "solution": True, "task": False}
+        cells.append(cell)
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def malformed_verdict(run, reason):
+    """A verdict of 0 on every item, each saying why."""
+    from .report import CheckResult, ItemVerdict, Verdict
+    verdict = Verdict(assignment=run.assignment.id, seed=run.seed)
+    text = f"your notebook could not be graded: {reason}"
+    for item in run.assignment.items:
+        checks = [CheckResult(c.name, 0.0, c.points, "not graded") for c in item.checks]
+        verdict.items[item.name] = ItemVerdict(
+            item.name, item.title, 0.0, item.points, checks,
+            f"{item.title}: 0 / {item.points:g} points\n  \u2718 {text}", text)
+    return verdict
+
+
+def autograde(course, assignment_id, students=None, workers=1, seed=None, progress=True,
+              dask=None, unsandboxed=False):
     """Autograde submissions; return a summary dict (also used by tests).
 
     ``workers`` threads each run one submission's sandbox at a time; as
     each verdict arrives, this thread runs nbgrader's autograde for that
     student (which finds the verdict cached) and so writes the gradebook
-    while the other sandboxes run.
+    while the other sandboxes run. ``dask`` (``"local"`` or a scheduler
+    address) runs the sandboxes on Dask workers instead (one thread here
+    per worker thread there); verdicts and the gradebook stay here.
+    ``unsandboxed=True`` allows grading without bubblewrap (trusted code only).
     """
     from nbgrader.api import MissingEntry
     from tqdm.auto import tqdm
 
+    from . import isolation, sandbox
     from .engine import get_run
     from .preprocessors import code_solution_ids_of
     assignment = _assignment(assignment_id)
     students = _students(course, assignment.id, students)
+    if unsandboxed:
+        isolation.allow_unsandboxed(True)
+        print(isolation.UNSAFE_WARNING, file=sys.stderr)
+    try:
+        isolation.require()
+    except isolation.SandboxUnavailable as exc:
+        raise CourseError(str(exc)) from None
+    client = None
+    if dask:
+        from .distributed import DaskLauncher, dask_client
+        client = dask_client(dask)
+        workers = max(1, sum(client.nthreads().values()))
     seed = secrets.randbits(31) if seed is None else int(seed)
     with course.gradebook() as gb:
         try:
@@ -178,18 +241,34 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
     run = get_run(assignment.id, seed)
     api = course.api(seed=seed)
     verdicts, failures = {}, {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(_sandbox_verdict, run, course.submitted / s / assignment.id
-                               / f"{assignment.notebook}.ipynb", solution_ids): s
-                   for s in students}
-        for future in tqdm(as_completed(futures), total=len(futures), desc="grading",
-                           unit="submission", disable=not progress):
-            student = futures[future]
-            verdicts[student] = future.result()
-            result = api.autograde(assignment.id, student)
-            if not result.get("success"):
-                lines = (result.get("error") or result.get("log") or "").strip().splitlines()
-                failures[student] = lines[-1] if lines else "nbgrader autograde failed"
+    if client is not None:
+        run.launcher = DaskLauncher(client)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(_sandbox_verdict, run, course.submitted / s / assignment.id
+                                   / f"{assignment.notebook}.ipynb", solution_ids, s): s
+                       for s in students}
+            for future in tqdm(as_completed(futures), total=len(futures), desc="grading",
+                               unit="submission", disable=not progress):
+                student = futures[future]
+                try:
+                    verdicts[student] = future.result()
+                except isolation.SandboxUnavailable as exc:
+                    raise CourseError(str(exc)) from None
+                except Exception as exc:  # the batch always finishes; say who and why
+                    failures[student] = f"grading failed: {type(exc).__name__}: {exc}"
+                    continue
+                result = api.autograde(assignment.id, student)
+                if not result.get("success"):
+                    lines = (result.get("error") or result.get("log") or "").strip().splitlines()
+                    failures[student] = lines[-1] if lines else "nbgrader autograde failed"
+    finally:
+        if client is not None:
+            run.launcher = sandbox.launch
+            cluster = getattr(client, "_course_cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
     scores = {}
     with course.gradebook() as gb:
         for student in students:
@@ -199,15 +278,25 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
                 pass
     return {"assignment": assignment.id, "seed": seed, "students": students,
             "scores": scores, "verdicts": verdicts, "failures": failures,
-            "max_score": assignment.points, "seconds": time.perf_counter() - start}
+            "max_score": assignment.points, "seconds": time.perf_counter() - start,
+            "sandboxed": isolation.mode() == "bwrap", "workers": workers}
 
 
 def cmd_autograde(course, args):
-    summary = autograde(course, args.assignment, args.student, args.workers, args.seed)
+    address = args.scheduler or ("local" if args.dask else None)
+    summary = autograde(course, args.assignment, args.student, args.workers, args.seed,
+                        dask=address, unsandboxed=args.no_sandbox_i_trust_these)
     scores = list(summary["scores"].values())
+    where = f"Dask at {address}" if address else "this machine"
     print(f"\nautograded {len(summary['students'])} submissions of {summary['assignment']} "
-          f"in {summary['seconds']:.1f} s ({args.workers} worker(s)); hidden-input seed "
-          f"{summary['seed']} (pass --seed to reproduce)")
+          f"in {summary['seconds']:.1f} s ({summary['workers']} worker(s) on {where}); "
+          f"hidden-input seed {summary['seed']} (pass --seed to reproduce)")
+    if summary["sandboxed"]:
+        print("  sandbox: bubblewrap (no network, no view of the course folder, "
+              "an unprivileged uid per run)")
+    else:
+        from .isolation import UNSAFE_WARNING
+        print("  " + UNSAFE_WARNING)
     if scores:
         print(f"  total score (autograded {summary['max_score']:g} points + manual): mean "
               f"{statistics.mean(scores):.1f}, median {statistics.median(scores):.1f}, "
@@ -264,6 +353,14 @@ def build_parser():
             p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
             p.add_argument("--seed", type=int, help="hidden-input seed (default: random)")
             p.add_argument("--student", action="append", help="only this student (repeatable)")
+            p.add_argument("--dask", action="store_true",
+                           help="run the sandboxes on a local Dask cluster (worker processes)")
+            p.add_argument("--scheduler", help="run the sandboxes on the Dask cluster at this "
+                           "address, e.g. tcp://host:8786 (the gradebook stays here; for "
+                           "PostgreSQL set COURSE_GRADEBOOK_URL)")
+            p.add_argument("--no-sandbox-i-trust-these", action="store_true",
+                           help="grade even where bubblewrap is unavailable (student code then "
+                           "runs as you, with only resource limits; trusted code only)")
         if name == "feedback":
             p.add_argument("--release", action="store_true", help="also release via the exchange")
         if name == "export":

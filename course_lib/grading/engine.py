@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import runner, sandbox, static
+from . import boundary, runner, sandbox, static
 from .registry import get_assignment
 from .report import CaseOutcome, judge_item, Verdict
-from .spec import Pixels, Probe, Student, StudentKwargs
+from .spec import Pixels, Probe, Student, StudentCall, StudentKwargs
 
 __all__ = ["RunContext", "GradingRun", "get_run", "GradingSetupError", "MAX_RESTARTS"]
 
@@ -108,6 +108,9 @@ class GradingRun:
         self.ctx.release_data()  # the cases hold what they need
         self._shim_dir = None
         self._shim_lock = threading.Lock()
+        # how a prepared work folder is run: here (default), or shipped to
+        # another machine (distributed.DaskLauncher); the verdict stays here
+        self.launcher = sandbox.launch
 
     # ---- inputs -------------------------------------------------------
 
@@ -115,6 +118,11 @@ class GradingRun:
         """The value the reference sees for an argument (copies of arrays)."""
         if isinstance(value, np.ndarray):
             return value.copy()
+        if isinstance(value, StudentCall):  # before Student: it is one
+            from .compare import select
+            result = self.assignment.reference_for[value.name](
+                *self._resolve(list(value.args)), **self._resolve(dict(value.kwargs or {})))
+            return select(result, value.pick)
         if isinstance(value, Student):
             return self.assignment.reference_for[value.name]
         if isinstance(value, Probe):
@@ -133,6 +141,11 @@ class GradingRun:
             counter.append(name)
             self.arrays[name] = value
             return {"npy": name}
+        if isinstance(value, StudentCall):  # before Student: it is one
+            return {"call": {"func": value.name, "pick": value.pick,
+                             "args": [self._arg_spec(a, tid, counter) for a in value.args],
+                             "kwargs": {k: self._arg_spec(v, tid, counter)
+                                        for k, v in (value.kwargs or {}).items()}}}
         if isinstance(value, Student):
             return {"student": value.name}
         if isinstance(value, Probe):
@@ -247,7 +260,10 @@ class GradingRun:
         for _ in range(MAX_RESTARTS + 1):
             job["start"] = start
             (workdir / "job.json").write_text(json.dumps(job))
-            result = sandbox.launch(["runner.py", "job.json"], workdir, self.limits, logs)
+            watchdog = sandbox.TaskWatchdog({t["id"]: float(t["time_limit"])
+                                             for t in self.tasks[start:]})
+            result = self.launcher(["runner.py", "job.json"], workdir, self.limits, logs,
+                                   watchdog=watchdog)
             info = _read_json(workdir / "out" / "cells.json")
             if isinstance(info, dict):
                 load_info = {"errors": _str_dict(info.get("errors")),
@@ -258,10 +274,8 @@ class GradingRun:
                 record = _read_json(workdir / "out" / f"{tid}.json")
                 if record is not None:
                     outcomes[tid] = _outcome(record, workdir)
-                    continue
                 if (workdir / "out" / f"{tid}.started").exists():
-                    culprit = index
-                break
+                    culprit = index  # the last call that began
             done = all(t["id"] in outcomes for t in self.tasks)
             if done:
                 break
@@ -270,9 +284,15 @@ class GradingRun:
                 for task in self.tasks[start:]:
                     outcomes.setdefault(task["id"], CaseOutcome(ok=False, error=why))
                 break
-            outcomes[self.tasks[culprit]["id"]] = CaseOutcome(
-                ok=False, error=_crash_reason(result, "during this call"),
-                timeout=result.timed_out)
+            # the run died during the last call that began: that call failed
+            # (a result file for it was written by the student, not the
+            # runner), and so did earlier ones that left no result
+            why = _crash_reason(result, "during this call")
+            for task in self.tasks[start:culprit]:
+                outcomes.setdefault(task["id"], CaseOutcome(ok=False, error=why,
+                                                            timeout=result.timed_out))
+            outcomes[self.tasks[culprit]["id"]] = CaseOutcome(ok=False, error=why,
+                                                              timeout=result.timed_out)
             start = culprit + 1
             if start >= len(self.tasks):
                 break
@@ -292,12 +312,8 @@ def _try(fn, args, kwargs):
 
 
 def _read_json(path, limit=16 * 1024 ** 2):
-    try:
-        if not path.is_file() or path.stat().st_size > limit:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    path = Path(path)  # never follows a link the sandbox planted
+    return boundary.read_json(path.parent, path.name, limit)
 
 
 def _str_dict(value):
@@ -311,12 +327,25 @@ def _normalize_origins(origins):
             for k, v in origins.items()}
 
 
+_SIGNAL_REASONS = {
+    11: "crashed in C code (segmentation fault: ctypes, or memory written out of bounds?)",
+    6: "aborted (a crash in C code)",
+    7: "crashed in C code (bus error)",
+    9: "was killed (out of memory, too many processes, or the CPU time limit)",
+    24: "used up its CPU time limit",
+    25: "wrote a file larger than the limit",
+}
+
+
 def _crash_reason(result, where):
+    if getattr(result, "disk_exceeded", False):
+        return (f"stopped: it wrote more files or bytes than the sandbox allows {where} "
+                "(your code should not write files)")
     if result.timed_out:
         return f"stopped: it did not finish within {result.seconds:.0f} s {where}"
     if result.signal:
-        return f"the Python process was killed by signal {result.signal} {where} " \
-               "(out of memory, a crash in C code, or a CPU time limit)"
+        what = _SIGNAL_REASONS.get(result.signal, "was killed")
+        return f"the Python process {what} {where} (signal {result.signal})"
     return f"the Python process exited with code {result.returncode} {where} " \
            "(sys.exit or os._exit in your code?)"
 
@@ -328,12 +357,8 @@ def _outcome(record, workdir):
         return CaseOutcome(ok=False, error=str(record.get("error", "failed"))[:4000],
                            timeout=bool(record.get("timeout")))
 
-    def load(rel):
-        path = (workdir / str(rel)).resolve()
-        if workdir.resolve() not in path.parents or not path.is_file() \
-                or path.stat().st_size > MAX_RESULT_BYTES:
-            raise ValueError("result file missing or too large")
-        return np.load(path, allow_pickle=False)
+    def load(rel):  # strict: no links, no pickles, no archives, no lies in the header
+        return boundary.read_array(workdir, str(rel), MAX_RESULT_BYTES)
 
     try:
         return CaseOutcome(ok=True, value=_decode(record.get("value"), load))

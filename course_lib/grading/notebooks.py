@@ -7,8 +7,76 @@
   ``grade_item("...")``, read from the instructor's source text.
 """
 import ast
+import json
+import warnings
 
-__all__ = ["solution_cells", "code_solution_ids", "item_names", "strip_hidden_tests"]
+__all__ = ["solution_cells", "code_solution_ids", "item_names", "strip_hidden_tests",
+           "read_submission", "MalformedNotebook", "MAX_NOTEBOOK_BYTES"]
+
+MAX_NOTEBOOK_BYTES = 64 * 1024 ** 2
+
+
+class MalformedNotebook(ValueError):
+    """A submitted notebook that cannot be graded, with a reason for the student."""
+
+
+def read_submission(path, max_bytes=MAX_NOTEBOOK_BYTES):
+    """``(nb, repairs)`` for a submitted notebook, or :class:`MalformedNotebook`.
+
+    Repairs what does not change the student's code (missing or duplicated
+    cell ids, an older nbformat 4 minor version, outputs dropped when the
+    file is large) and lists them; refuses, with a reason the feedback can
+    show, what cannot be read as a notebook: not UTF-8 JSON, not nbformat 4
+    (or 3, which is converted), a size over ``max_bytes``, cells that are
+    not a list.
+    """
+    import nbformat
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise MalformedNotebook(f"the notebook file could not be read ({exc.strerror})") from None
+    if len(data) > max_bytes:
+        raise MalformedNotebook(f"the notebook is larger than {max_bytes // 1024 ** 2} MB "
+                                "(clear the outputs: Kernel > Restart & Clear Output, then "
+                                "save and submit again)")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MalformedNotebook(f"the notebook is not UTF-8 text (byte {exc.start})") from None
+    except ValueError as exc:
+        raise MalformedNotebook(f"the notebook is not valid JSON ({exc}); was it edited "
+                                "outside Jupyter or cut off while saving?") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells", []), list):
+        raise MalformedNotebook("the file is JSON but not a notebook (no list of cells)")
+    major = raw.get("nbformat")
+    if major not in (3, 4):
+        raise MalformedNotebook(f"the notebook has nbformat {major!r}; only version 4 "
+                                "(what Jupyter writes) can be graded")
+    repairs = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as exc:  # nbformat raises many types on odd content
+        raise MalformedNotebook(f"the notebook could not be read by nbformat ({exc})") from None
+    if any("cell id" in str(w.message) for w in caught):
+        repairs.append("missing or duplicated cell ids renumbered")
+    if major == 3:
+        repairs.append("converted from nbformat 3")
+    for cell in nb.cells:
+        if not isinstance(cell.get("source", ""), str):
+            raise MalformedNotebook("a cell's source is not text")
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        cid = cell.get("id")
+        if not isinstance(cid, str) or not cid or cid in seen:
+            cell["id"] = f"cell-{index}"
+            while cell["id"] in seen:
+                cell["id"] += "x"
+            repairs.append("missing or duplicated cell ids renumbered")
+        seen.add(cell["id"])
+    return nb, sorted(set(repairs))
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 

@@ -13,6 +13,8 @@ __all__ = ["MODULES", "get_assignment", "find_item", "assignment_ids"]
 #: assignment id (the folder name under solutions/) -> module with ASSIGNMENT
 MODULES = {
     "a1_knn_linear": "course_lib.grading.a1",
+    "a2_fc_nets": "course_lib.grading.a2",
+    "a3_convnets": "course_lib.grading.a3",
 }
 
 

@@ -25,6 +25,9 @@ Job file (JSON), written by the trusted process::
 ``ARG`` is ``{"npy": "in/t0_0.npy"}``, ``{"json": value}``,
 ``{"student": "name"}`` (a function or value the solution cells define),
 ``{"probe": "quadratic_loss"}`` (a function of this module),
+``{"call": {"func": name, "args": [ARG...], "kwargs": {...}, "pick": "1"}}``
+(what the student's function returns, or the part ``pick`` selects: the
+cache of their forward pass for grading their backward pass),
 ``{"dict": {key: ARG}}``, ``{"list": [ARG, ...]}`` or
 ``{"pixels": "in/X.npy", "mean": "in/mean.npy"}`` (uint8 images made
 float64, mean-subtracted, with a column of ones appended: the preprocessing
@@ -142,6 +145,17 @@ def build_arg(spec, namespace, load_array):
         if name not in namespace:
             raise NameError(f"{name} is not defined by your solution cells")
         return namespace[name]
+    if "call" in spec:  # the student's own function's result, e.g. their forward's cache
+        call = spec["call"]
+        func = namespace.get(call["func"])
+        if not callable(func):
+            raise NameError(f"{call['func']} is not defined by your solution cells")
+        value = func(*[build_arg(a, namespace, load_array) for a in call.get("args", [])],
+                     **{k: build_arg(a, namespace, load_array)
+                        for k, a in call.get("kwargs", {}).items()})
+        for step in filter(None, call.get("pick", "").split(".")):
+            value = value[int(step)] if isinstance(value, (tuple, list)) else value[step]
+        return value
     if "probe" in spec:
         return PROBES[spec["probe"]]
     if "dict" in spec:

@@ -13,6 +13,8 @@ Argument placeholders, for values that are not plain data:
 
 - :class:`Student` ``("softmax_loss_vectorized")``: pass the student's own
   function (the reference side gets ``reference_for[name]``);
+- :class:`StudentCall` ``("affine_forward", (x, w, b), pick="1")``: the
+  student's own function's result (the cache their forward pass returns);
 - :class:`Probe` ``("quadratic_loss")``: a helper function of the runner;
 - :class:`Pixels` ``(images_u8, mean)``: CIFAR images the runner turns into
   mean-subtracted float64 rows with a bias column;
@@ -25,13 +27,25 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["Assignment", "Item", "Case", "Call", "Check", "Variant",
-           "Student", "Probe", "Pixels", "StudentKwargs"]
+           "Student", "StudentCall", "Probe", "Pixels", "StudentKwargs"]
 
 
 @dataclass(frozen=True)
 class Student:
     """Placeholder argument: the student's object called ``name``."""
     name: str
+
+
+@dataclass(frozen=True)
+class StudentCall(Student):
+    """Placeholder argument: what the student's function ``name`` returns
+    for ``args``/``kwargs`` (placeholders allowed inside), or the part of it
+    that ``pick`` selects (a path like :attr:`Check.output`, e.g. ``"1"``).
+    Grades a backward pass on the cache of the student's own forward pass;
+    the reference side calls ``reference_for[name]`` on the same inputs."""
+    args: tuple = ()
+    kwargs: dict | None = None
+    pick: str = ""
 
 
 @dataclass(frozen=True)
