@@ -46,18 +46,18 @@ BUGS = {
         "conv_forward_naive",
         [("H_out = (H + 2 * pad - HH)", "H_out = (H + pad - HH)"),
          ("W_out = (W + 2 * pad - WW)", "W_out = (W + pad - WW)")],
-        {"a3.conv_forward_naive": 1}, ["out (0/3)", "counts the padding once"]),
+        {"a3.conv_forward_naive": 0}, ["out (0/3)", "counts the padding once"]),
     "conv output size without the + 1": (
         "conv_forward_naive",
         [("H_out = (H + 2 * pad - HH) // stride + 1", "H_out = (H + 2 * pad - HH) // stride"),
          ("W_out = (W + 2 * pad - WW) // stride + 1", "W_out = (W + 2 * pad - WW) // stride")],
-        {"a3.conv_forward_naive": 1}, ["one row and one column short"]),
+        {"a3.conv_forward_naive": 0}, ["one row and one column short"]),
     "conv backward ignores the stride": (
         "conv_backward_naive",
         [("rows = slice(i * stride, i * stride + HH)", "rows = slice(i, i + HH)"),
          ("cols = slice(j * stride, j * stride + WW)", "cols = slice(j, j + WW)")],
-        {"a3.conv_backward_naive": 2}, ["dx (0/2)", "stride is ignored in your backward pass",
-                                        "Your db, written with your own loops are correct but dx, dw"]),
+        {"a3.conv_backward_naive": 1}, ["dx (0/2)", "stride is ignored in your backward pass",
+                                        "Your db is correct but dx, dw", "earned once dx is correct"]),
     "conv dw not summed over the batch": (
         "conv_backward_naive",
         [("    dw = np.zeros_like(w)\n    for n in range(N):\n",
@@ -68,16 +68,16 @@ BUGS = {
         {"a3.conv_backward_naive": 5}, ["db (0/1)", "yours sums over axes (1, 2, 3)"]),
     "pool gradient sent to every element of the window": (
         "max_pool_backward_naive", [(_POOL_ROUTE, f"                    {_POOL_WINDOW} += dout[n, c, i, j]")],
-        {"a3.max_pool_backward_naive": 1}, ["goes to every input of the window"]),
+        {"a3.max_pool_backward_naive": 0}, ["goes to every input of the window"]),
     "pool gradient overwritten on overlapping windows": (
         "max_pool_backward_naive",
         [("dx[n, c, top + k, left + l] += dout", "dx[n, c, top + k, left + l] = dout")],
-        {"a3.max_pool_backward_naive": 1}, ["overlapping 3x3 windows", "not ="]),
+        {"a3.max_pool_backward_naive": 0}, ["overlapping 3x3 windows", "not ="]),
     "pool gradient to every tied maximum": (
         "max_pool_backward_naive",
         [(_POOL_ROUTE, "                    mask = window == window.max()\n"
                        f"                    {_POOL_WINDOW} += mask * dout[n, c, i, j]")],
-        {"a3.max_pool_backward_naive": 1}, ["tie for the maximum", "goes to all of them"]),
+        {"a3.max_pool_backward_naive": 0}, ["tie for the maximum", "goes to all of them"]),
     "spatial batchnorm without moving the channel axis": (
         "spatial_batchnorm_forward",
         [("rows = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)", "rows = x.reshape(N * H * W, C)"),

@@ -60,18 +60,22 @@ def _own_code(analysis, item):
     return True, ""
 
 
-def own_code_check():
+def own_code_check(requires=()):
     """1 point for a naive layer written with loops and without the provided
     fast layers; the item's value checks require it, so calling a fast layer
-    in its place scores 0 for the item."""
-    return Check("written with your own loops", 1, kind="static", judge=_own_code)
+    in its place scores 0 for the item. It requires the item's first value
+    check in turn: loops that compute a wrong answer earn nothing."""
+    return Check("written with your own loops", 1, kind="static", judge=_own_code,
+                 requires=requires)
 
 
 def _checks(*value_checks):
-    """Value checks that each need the own-code check, then that check."""
+    """Value checks that each need the own-code check, then that check
+    (which needs the first value check: static checks are judged after the
+    value checks, on their results before this gating)."""
     gated = tuple(Check(c.name, c.points, c.output, c.kind, c.cases, c.rtol, c.judge,
                         ("written with your own loops",)) for c in value_checks)
-    return gated + (own_code_check(),)
+    return gated + (own_code_check(requires=(value_checks[0].name,)),)
 
 
 # ---- convolution ------------------------------------------------------------

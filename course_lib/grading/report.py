@@ -122,9 +122,11 @@ def judge_item(item, outcomes, run, analysis, load_info, verdict):
                            f"{head}0 / {_fmt(item.points)} points\n  {FAIL} {reason}", reason)
 
     results, first_error = {}, None
+    judged = {}  # static checks' own verdicts, before their requirements
     for check in item.checks:
         if check.kind == "static":
             ok, message = check.judge(analysis, item)
+            judged[check.name] = ok
             if ok and any(not results[r].ok for r in check.requires):
                 ok, message = False, ("earned once " + ", ".join(check.requires)
                                       + " " + ("is" if len(check.requires) == 1 else "are")
@@ -157,8 +159,11 @@ def judge_item(item, outcomes, run, analysis, load_info, verdict):
         results[check.name] = CheckResult(check.name, 0.0 if message else check.points,
                                           check.points, message or passed_note)
     for check in item.checks:  # requirements may name later checks
+        # a value check needs a static check's own verdict, not its gated
+        # score: otherwise a wrong dx would also take db's points through the
+        # "own loops" point that requires dx
         if check.kind != "static" and check.requires and results[check.name].ok \
-                and any(not results[r].ok for r in check.requires):
+                and any(not judged.get(r, results[r].ok) for r in check.requires):
             results[check.name] = CheckResult(check.name, 0.0, check.points,
                                               "needs " + ", ".join(check.requires))
     checks = [results[c.name] for c in item.checks]
