@@ -32,11 +32,7 @@ statistics, optimizer states, histories, the epoch and the random states:
 :meth:`Solver.resume` continues a run exactly as if it had never stopped.
 """
 import json
-import os
-import tempfile
 import warnings
-import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +40,7 @@ from tqdm.auto import tqdm
 
 from course_lib import optim
 from course_lib.diagnostics import update_ratio
+from course_lib.models.io import bn_stats, qualname, read_npz, write_npz_atomic
 
 __all__ = ["Solver", "CHECKPOINT_FORMAT"]
 
@@ -265,7 +262,7 @@ class Solver:
         if not self.best_params or val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
             self.best_params = {k: v.copy() for k, v in self.model.params.items()}
-            self.best_bn_stats = {k: s.copy() for k, s in _bn_stats(self.model).items()}
+            self.best_bn_stats = {k: s.copy() for k, s in bn_stats(self.model).items()}
         if self.verbose:
             self._print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.4f}; "
                         f"val acc: {val_acc:.4f}")
@@ -284,7 +281,7 @@ class Solver:
     def _restore_best(self):
         for name, value in self.best_params.items():
             self.model.params[name] = value.copy()
-        stats = _bn_stats(self.model)
+        stats = bn_stats(self.model)
         for layer, saved in self.best_bn_stats.items():
             stats[layer].running_mean = saved.running_mean.copy()
             stats[layer].running_var = saved.running_var.copy()
@@ -336,7 +333,7 @@ class Solver:
         arrays = {
             "format": np.array(CHECKPOINT_FORMAT),
             "format_version": np.array(CHECKPOINT_VERSION),
-            "model_class": np.array(_qualname(type(self.model))),
+            "model_class": np.array(qualname(type(self.model))),
             "settings": np.array(json.dumps(self._settings())),
             "epoch": np.array(self.epoch),
             "best_val_acc": np.array(self.best_val_acc),
@@ -352,7 +349,7 @@ class Solver:
             arrays["param/" + name] = value
         for name, value in self.best_params.items():
             arrays["best_param/" + name] = value
-        for prefix, stats in (("bn/", _bn_stats(self.model)), ("best_bn/", self.best_bn_stats)):
+        for prefix, stats in (("bn/", bn_stats(self.model)), ("best_bn/", self.best_bn_stats)):
             for layer, s in stats.items():
                 arrays[f"{prefix}{layer}/running_mean"] = s.running_mean
                 arrays[f"{prefix}{layer}/running_var"] = s.running_var
@@ -366,19 +363,7 @@ class Solver:
         for name, ratios in self.update_ratio_history.items():
             arrays["history/update_ratio/" + name] = np.array(ratios, dtype=np.float64)
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
-            raise
-        return path
+        return write_npz_atomic(path, arrays)
 
     def load_checkpoint(self, path):
         """Restore the model and the training state saved by :meth:`save_checkpoint`.
@@ -390,7 +375,7 @@ class Solver:
         continued run then differs from an uninterrupted one. Returns ``self``.
         """
         path = Path(path)
-        arrays = _read_npz(path)
+        arrays = read_npz(path, what="checkpoint")
         if "format" not in arrays or str(arrays["format"]) != CHECKPOINT_FORMAT:
             raise ValueError(f"{path}: not a course_lib Solver checkpoint (no "
                              f"'format' = {CHECKPOINT_FORMAT!r} entry; it holds "
@@ -400,9 +385,9 @@ class Solver:
             raise ValueError(f"{path}: checkpoint format version {version}, this course_lib "
                              f"reads version {CHECKPOINT_VERSION}")
         saved_class = str(arrays["model_class"])
-        if saved_class != _qualname(type(self.model)):
+        if saved_class != qualname(type(self.model)):
             raise ValueError(f"{path}: the checkpoint holds a {saved_class} but the solver's "
-                             f"model is a {_qualname(type(self.model))}")
+                             f"model is a {qualname(type(self.model))}")
         try:
             self._restore(path, arrays)
         except KeyError as e:
@@ -419,8 +404,8 @@ class Solver:
         return {"batch_size": self.batch_size, "lr_decay": self.lr_decay,
                 "num_train_samples": self.num_train_samples,
                 "num_val_samples": self.num_val_samples,
-                "update_rule": _qualname(self.update_rule),
-                "augment": None if self.augment is None else _qualname(self.augment),
+                "update_rule": qualname(self.update_rule),
+                "augment": None if self.augment is None else qualname(self.augment),
                 "keep_best": self.keep_best,
                 "num_train": len(self.X_train), "num_val": len(self.X_val)}
 
@@ -437,7 +422,7 @@ class Solver:
                 raise ValueError(f"{path}: parameter {name} is {value.dtype} {value.shape} in the "
                                  f"checkpoint but {params[name].dtype} {params[name].shape} in "
                                  "the model")
-        stats = _bn_stats(self.model)
+        stats = bn_stats(self.model)
         saved_layers = {k.split("/")[1] for k in arrays if k.startswith("bn/")}
         if saved_layers != set(stats):
             raise ValueError(f"{path}: the checkpoint has batchnorm statistics for "
@@ -487,28 +472,3 @@ class Solver:
         self.rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
         if "model_rng_state" in arrays:
             self.model.rng.bit_generator.state = json.loads(str(arrays["model_rng_state"]))
-
-
-def _read_npz(path):
-    """Every array of an .npz file, read eagerly so corruption shows up here."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if not hasattr(f, "files"):
-                raise ValueError("it holds a single .npy array, not an .npz archive")
-            return {key: f[key] for key in f.files}
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{path}: cannot read the checkpoint; the file is truncated, "
-                         f"corrupt or not an .npz archive ({type(e).__name__}: {e})") from e
-
-
-def _bn_stats(model):
-    return getattr(model, "bn_stats", None) or {}
-
-
-def _qualname(obj):
-    """``module.name`` of a class or function (of the type, for other callables)."""
-    if not hasattr(obj, "__qualname__"):
-        obj = type(obj)
-    return f"{obj.__module__}.{obj.__qualname__}"

@@ -69,7 +69,7 @@ def save_params(model, path):
     arrays = {
         "format": np.array(PARAMS_FORMAT),
         "format_version": np.array(PARAMS_VERSION),
-        "model_class": np.array(_qualname(type(model))),
+        "model_class": np.array(qualname(type(model))),
         "model_info": np.array(json.dumps(_model_info(model))),
     }
     for name, value in params.items():
@@ -78,23 +78,11 @@ def save_params(model, path):
             raise TypeError(f"parameter {name!r} has dtype {value.dtype}; only numeric arrays "
                             "can be saved")
         arrays["param/" + name] = value
-    for layer, stats in _bn_stats(model).items():
+    for layer, stats in bn_stats(model).items():
         arrays[f"bn/{layer}/running_mean"] = np.asarray(stats.running_mean)
         arrays[f"bn/{layer}/running_var"] = np.asarray(stats.running_var)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    return path
+    return write_npz_atomic(path, arrays)
 
 
 def load_params(model, path):
@@ -125,7 +113,7 @@ def load_params(model, path):
         mis-shaped parameters and the hyperparameters that differ.
     """
     path = Path(path)
-    arrays = _read_npz(path)
+    arrays = read_npz(path, advice=". Save it again with save_params.")
     fmt = str(arrays["format"]) if "format" in arrays else None
     if fmt not in (PARAMS_FORMAT, _CHECKPOINT_FORMAT):
         raise ValueError(f"{path}: not a parameter file written by save_params (no 'format' = "
@@ -144,7 +132,7 @@ def load_params(model, path):
     params = model.params
     saved = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     problems += _compare("parameter", saved, params)
-    stats = _bn_stats(model)
+    stats = bn_stats(model)
     saved_stats = {k[len("bn/"):]: v for k, v in arrays.items() if k.startswith("bn/")}
     model_stats = {f"{layer}/{field}": getattr(s, field) for layer, s in stats.items()
                    for field in ("running_mean", "running_var")}
@@ -178,8 +166,36 @@ def _compare(what, saved, current):
     return problems
 
 
-def _read_npz(path):
-    """Every array of an .npz file, read eagerly so that a damaged file fails here."""
+def write_npz_atomic(path, arrays):
+    """Write ``arrays`` (a dict name -> array) as an .npz archive at ``path``.
+
+    The archive goes to a temporary file in the same folder, is flushed to
+    disk, then renamed into place: an interrupted write never leaves a
+    half-written file under ``path``. Returns ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    return path
+
+
+def read_npz(path, what="parameters", advice=""):
+    """Every array of an .npz file, read eagerly so that a damaged file fails here.
+
+    Never unpickles. A truncated or corrupt file raises ``ValueError`` saying
+    that the ``what`` (e.g. "checkpoint") cannot be read, followed by
+    ``advice``; a missing file raises ``FileNotFoundError``.
+    """
     try:
         with np.load(path, allow_pickle=False) as f:
             if not hasattr(f, "files"):
@@ -188,9 +204,8 @@ def _read_npz(path):
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{path}: cannot read the parameters; the file is truncated, corrupt "
-                         f"or not an .npz archive ({type(e).__name__}: {e}). Save it again "
-                         "with save_params.") from e
+        raise ValueError(f"{path}: cannot read the {what}; the file is truncated, corrupt "
+                         f"or not an .npz archive ({type(e).__name__}: {e}){advice}") from e
 
 
 def _model_info(model):
@@ -200,9 +215,13 @@ def _model_info(model):
             if value is None or isinstance(value, (str, int, float, bool))}
 
 
-def _bn_stats(model):
+def bn_stats(model):
+    """The model's batchnorm running statistics, ``{layer: BatchNormStats}`` (empty without BN)."""
     return getattr(model, "bn_stats", None) or {}
 
 
-def _qualname(cls):
-    return f"{cls.__module__}.{cls.__qualname__}"
+def qualname(obj):
+    """``module.name`` of a class or function (of the type, for other callables)."""
+    if not hasattr(obj, "__qualname__"):
+        obj = type(obj)
+    return f"{obj.__module__}.{obj.__qualname__}"
