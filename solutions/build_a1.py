@@ -17,22 +17,9 @@ from course_lib.classifiers import (KNearestNeighbor, cross_validate_knn,
                                     softmax_loss_vectorized, svm_loss_vectorized)
 from course_lib.grading.a1 import (ACCURACY_THRESHOLD, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
                                    _two_layer_reference, _train_reference)
-from course_lib.grading.authoring import answer, code, md, solution, tests, write_notebook
+from course_lib.grading.authoring import answer, code, lit, md, solution, tests, toy, write_notebook
 
 OUT = Path(__file__).resolve().parent / "a1_knn_linear" / "a1_knn_linear.ipynb"
-
-
-def toy(snippet):
-    """Run a visible test's input snippet here too, so its expected numbers
-    come from exactly the arrays the student's cell builds."""
-    namespace = {"np": np}
-    exec(snippet, namespace)
-    return snippet, namespace
-
-
-def lit(x):
-    """A float literal that round-trips."""
-    return repr(float(x))
 
 
 # ---- toy inputs shared by visible tests and the builder -----------------------

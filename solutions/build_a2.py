@@ -17,27 +17,10 @@ from course_lib import layers, optim
 from course_lib.grading.a2 import (ACCURACY_THRESHOLD, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
                                    fc_net_reference)
 from course_lib.grading.a2_layers import batchnorm_forward_reference
-from course_lib.grading.authoring import answer, code, md, solution, tests, write_notebook
+from course_lib.grading.authoring import (answer, array_lit, code, lit, md, solution, tests, toy,
+                                          write_notebook)
 
 OUT = Path(__file__).resolve().parent / "a2_fc_nets" / "a2_fc_nets.ipynb"
-
-
-def toy(snippet):
-    """Run a visible test's input snippet here too, so its expected numbers
-    come from exactly the arrays the student's cell builds."""
-    namespace = {"np": np}
-    exec(snippet, namespace)
-    return snippet, namespace
-
-
-def lit(x):
-    """A float literal that round-trips."""
-    return repr(float(x))
-
-
-def arr(x):
-    """An array literal that round-trips."""
-    return f"np.array({np.asarray(x).tolist()!r})"
 
 
 # ---- toy inputs shared by visible tests and the builder -----------------------
@@ -467,7 +450,7 @@ def cells():
         with visible_test("affine_forward"):
             out, _ = affine_forward(x_aff, w_aff, b_aff)
             check_shape("out", out, (3, 5))
-            check_close("out", out, {arr(AFF_OUT)})
+            check_close("out", out, {array_lit(AFF_OUT)})
         """),
         solution("affine_backward", SOL_AFFINE_BWD),
         tests("a2.affine_backward", visible="""
@@ -523,7 +506,7 @@ def cells():
         solution("fc_net_loss", SOL_NET),
         tests("a2.fc_net_loss", setup=NET_TOY, visible=f"""
         with visible_test("fc_net_loss"):
-            check_close("scores (two hidden layers)", fc_net_loss(params_toy, X_net), {arr(NET_SCORES)})
+            check_close("scores (two hidden layers)", fc_net_loss(params_toy, X_net), {array_lit(NET_SCORES)})
             loss, grads = fc_net_loss(params_toy, X_net, y_net, reg=0.1)
             check_close("loss with reg = 0.1", loss, {lit(NET_LOSS)})
             for name in sorted(params_toy):
@@ -558,15 +541,15 @@ def cells():
         tests("a2.sgd_momentum", setup=OPT_TOY, visible=f"""
         with visible_test("sgd_momentum"):
             next_w, state = sgd_momentum(w_opt, dw_opt, {{"lr": 1e-3, "momentum": 0.9, "velocity": v_opt}})
-            check_close("next_w", next_w, {arr(MOM_W)})
-            check_close("velocity", state["velocity"], {arr(MOM_S["velocity"])})
+            check_close("next_w", next_w, {array_lit(MOM_W)})
+            check_close("velocity", state["velocity"], {array_lit(MOM_S["velocity"])})
         """),
         solution("rmsprop", SOL_RMSPROP),
         tests("a2.rmsprop", visible=f"""
         with visible_test("rmsprop"):
             next_w, state = rmsprop(w_opt, dw_opt, {{"lr": 1e-2, "cache": v_opt}})
-            check_close("next_w", next_w, {arr(RMS_W)})
-            check_close("cache", state["cache"], {arr(RMS_S["cache"])})
+            check_close("next_w", next_w, {array_lit(RMS_W)})
+            check_close("cache", state["cache"], {array_lit(RMS_S["cache"])})
             next_w, _ = rmsprop(w_opt, np.zeros_like(w_opt), {{"lr": 1e-2}})
             check_true(np.all(np.isfinite(next_w)), "a zero gradient with a zero cache gives NaN: add eps")
         """),
@@ -574,13 +557,13 @@ def cells():
         tests("a2.adam", visible=f"""
         with visible_test("adam"):
             next_w, state = adam(w_opt, dw_opt, {{"lr": 1e-2, "m": dw_opt / 2, "v": v_opt, "t": 5}})
-            check_close("next_w (step 6)", next_w, {arr(ADAM_W)})
-            check_close("m", state["m"], {arr(ADAM_S["m"])})
-            check_close("v", state["v"], {arr(ADAM_S["v"])})
+            check_close("next_w (step 6)", next_w, {array_lit(ADAM_W)})
+            check_close("m", state["m"], {array_lit(ADAM_S["m"])})
+            check_close("v", state["v"], {array_lit(ADAM_S["v"])})
             check_equal("t", state["t"], 6)
             next_w, _ = adam(w_opt, dw_opt, {{"lr": 1e-2}})
             print("  the first step moves each weight by about lr (bias correction at work):")
-            check_close("next_w (step 1)", next_w, {arr(ADAM_W1)})
+            check_close("next_w (step 1)", next_w, {array_lit(ADAM_W1)})
         """),
         md(r"""
         **Inline question 1** (2 points). Without bias correction, what does Adam's first step look like
@@ -618,12 +601,12 @@ def cells():
             print("  training mode: each feature of out has mean beta and standard deviation gamma")
             check_close("mean of out", out.mean(axis=0), beta_bn, tol=1e-8)
             check_close("std of out", out.std(axis=0), gamma_bn, tol=1e-5)
-            check_close("out", out, {arr(BN_OUT)})
-            check_close("running_mean", new_stats["running_mean"], {arr(BN_STATS["running_mean"])})
-            check_close("running_var", new_stats["running_var"], {arr(BN_STATS["running_var"])})
+            check_close("out", out, {array_lit(BN_OUT)})
+            check_close("running_mean", new_stats["running_mean"], {array_lit(BN_STATS["running_mean"])})
+            check_close("running_var", new_stats["running_var"], {array_lit(BN_STATS["running_var"])})
             check_close("stats passed in are unchanged", stats_bn["running_var"], np.ones(4))
             out_test, _, _ = batchnorm_forward(x_bn[:3], gamma_bn, beta_bn, new_stats, train=False)
-            check_close("out in test mode (3 examples, running statistics)", out_test, {arr(BN_TEST)})
+            check_close("out in test mode (3 examples, running statistics)", out_test, {array_lit(BN_TEST)})
         """),
         md(r"""
         ### Backward pass, two ways
@@ -697,7 +680,7 @@ def cells():
         tests("a2.dropout_forward", setup=DROP_TOY, visible=f"""
         with visible_test("dropout_forward"):
             out, _ = dropout_forward(x_drop, 0.5, train=True, seed=42)
-            check_close("out with p = 0.5, seed = 42", out, {arr(DROP_OUT)})
+            check_close("out with p = 0.5, seed = 42", out, {array_lit(DROP_OUT)})
             again, _ = dropout_forward(x_drop, 0.5, train=True, seed=42)
             check_equal("same seed, same mask", again != 0, out != 0)
             big = np.ones((500, 400))

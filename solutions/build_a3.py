@@ -16,27 +16,11 @@ import numpy as np
 from course_lib.conv import conv_forward_naive
 from course_lib.grading.a3 import (ACCURACY_THRESHOLD, ALLOWED_HYPERPARAMETERS,
                                    NUM_MEASURED_TRAIN, NUM_MEASURED_VAL, convnet_reference)
-from course_lib.grading.authoring import answer, code, md, solution, tests, write_notebook
+from course_lib.grading.authoring import (answer, array_lit, code, lit, md, solution, tests, toy,
+                                          write_notebook)
 from course_lib.pooling import max_pool_forward_naive
 
 OUT = Path(__file__).resolve().parent / "a3_convnets" / "a3_convnets.ipynb"
-
-
-def toy(snippet):
-    """Run a visible test's input snippet here too, so its expected numbers
-    come from exactly the arrays the student's cell builds."""
-    namespace = {"np": np}
-    exec(snippet, namespace)
-    return snippet, namespace
-
-
-def lit(x):
-    """A float literal that round-trips."""
-    return repr(float(x))
-
-
-def array_lit(a):
-    return f"np.array({np.asarray(a).tolist()!r})"
 
 
 # ---- toy inputs shared by visible tests and the builder -----------------------

@@ -26,11 +26,12 @@ so the notebook and the grader cannot disagree::
 import textwrap
 
 import nbformat
+import numpy as np
 
 from .registry import find_item
 
 __all__ = ["md", "code", "solution", "tests", "answer", "write_notebook",
-           "HIDDEN_BEGIN", "HIDDEN_END", "test_cell_id"]
+           "HIDDEN_BEGIN", "HIDDEN_END", "test_cell_id", "toy", "lit", "array_lit"]
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -107,3 +108,24 @@ def write_notebook(cells, path):
     nbformat.validate(nb)
     nbformat.write(nb, str(path))
     return nb
+
+
+# ---- literals for visible tests ---------------------------------------------
+
+def toy(snippet):
+    """Run a visible test's input snippet in the builder too, so its expected
+    numbers come from exactly the arrays the student's cell builds.
+    Returns ``(snippet, namespace)``."""
+    namespace = {"np": np}
+    exec(snippet, namespace)
+    return snippet, namespace
+
+
+def lit(x):
+    """A float literal that round-trips."""
+    return repr(float(x))
+
+
+def array_lit(a):
+    """An ``np.array([...])`` literal that round-trips."""
+    return f"np.array({np.asarray(a).tolist()!r})"
