@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from course_lib.grading.compare import (Missing, Unsupported, compare, relative_error,
-                                        select)
+from course_lib.grading.compare import (Missing, Unsupported, accuracy_verdict, compare,
+                                        relative_error, select)
 
 
 def test_exact_array_passes():
@@ -93,3 +93,12 @@ def test_select_missing_parts_explain_what_was_returned():
     assert "a number" in select(3.0, "1").why
     assert isinstance(select((1.0,), "1"), Missing)
     assert "without the key 'b1'" in select({"W1": 1}, "b1").why
+
+
+def test_accuracy_verdict_checks_the_threshold():
+    y = np.array([0, 1, 2, 1])
+    scores = np.eye(3)[[0, 1, 2, 0]]  # 3 of 4 right
+    ok, text = accuracy_verdict(scores, y, 0.75)
+    assert ok and "0.750" in text and "4 held-out" in text
+    ok, text = accuracy_verdict(scores, y, 0.76)
+    assert not ok and "needed: 0.76" in text

@@ -14,6 +14,7 @@ from course_lib.classifiers import (LinearClassifier, softmax_loss_vectorized,
                                     svm_loss_vectorized)
 
 from .a1_knn import KNN_ITEMS, no_loops_check
+from .compare import accuracy_verdict
 from .runner import quadratic_loss
 from .spec import (Assignment, Call, Case, Check, Item, Pixels, Probe, Student,
                    StudentKwargs, Variant)
@@ -296,10 +297,7 @@ def _accuracy_judge(W, call, ctx):
                        f"expected a float array of shape {expected_shape}")
     if not np.all(np.isfinite(W)):
         return False, "W contains NaN or inf: the learning rate is too large"
-    accuracy = float(np.mean(np.argmax(X_val @ W, axis=1) == y_val))
-    text = (f"validation accuracy {accuracy:.3f} on {len(y_val)} held-out images "
-            f"(needed: {ACCURACY_THRESHOLD:.2f})")
-    return accuracy >= ACCURACY_THRESHOLD, text
+    return accuracy_verdict(X_val @ W, y_val, ACCURACY_THRESHOLD)
 
 
 _MEASURED = Item(

@@ -12,7 +12,7 @@ from course_lib import losses, optim
 from course_lib.models import FullyConnectedNet
 
 from .a2_layers import LAYER_ITEMS, LAYER_REFERENCES
-from .compare import compare, describe
+from .compare import accuracy_verdict, compare, describe
 from .spec import Assignment, Call, Case, Check, Item, Pixels, StudentKwargs, Variant
 
 __all__ = ["ASSIGNMENT", "ACCURACY_THRESHOLD", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
@@ -318,10 +318,7 @@ def _accuracy_judge(params, call, ctx):
             h = np.maximum(h, 0)
     if h.shape[1] != 10:
         return False, f"the network has {h.shape[1]} outputs; CIFAR-10 has 10 classes"
-    accuracy = float(np.mean(np.argmax(h, axis=1) == y_val))
-    text = (f"validation accuracy {accuracy:.3f} on {len(y_val)} held-out images "
-            f"(needed: {ACCURACY_THRESHOLD:.2f})")
-    return accuracy >= ACCURACY_THRESHOLD, text
+    return accuracy_verdict(h, y_val, ACCURACY_THRESHOLD)
 
 
 _MEASURED = Item(

@@ -20,6 +20,7 @@ from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
 
 from .a3_layers import LAYER_ITEMS, LAYER_REFERENCES
 from .a3_norm import NORM_ITEMS, NORM_REFERENCES
+from .compare import accuracy_verdict
 from .spec import Assignment, Call, Case, Check, Item, Student, StudentKwargs, Variant
 
 __all__ = ["ASSIGNMENT", "ACCURACY_THRESHOLD", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
@@ -201,10 +202,7 @@ def _accuracy_judge(params, call, ctx):
     if problem:
         return False, problem
     scores = convnet_reference({k: v.astype(np.float64) for k, v in params.items()}, X_val)
-    accuracy = float(np.mean(np.argmax(scores, axis=1) == y_val))
-    text = (f"validation accuracy {accuracy:.3f} on {len(y_val)} held-out images "
-            f"(needed: {ACCURACY_THRESHOLD:.2f})")
-    return accuracy >= ACCURACY_THRESHOLD, text
+    return accuracy_verdict(scores, y_val, ACCURACY_THRESHOLD)
 
 
 _MEASURED = Item(

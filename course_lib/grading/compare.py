@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Unsupported", "select", "describe", "compare", "relative_error"]
+__all__ = ["Unsupported", "select", "describe", "compare", "relative_error", "accuracy_verdict"]
 
 SCALE_FLOOR = 1e-8  # below this, errors are measured in absolute terms
 
@@ -166,3 +166,12 @@ def _compare_array(actual, expected, rtol, name):
             hint = " (your array is float32; compute in float64)"
         return False, f"{name} is off: relative error {err:.1e}, tolerance {rtol:.0e}{hint}"
     return True, ""
+
+
+def accuracy_verdict(scores, y_val, threshold):
+    """``(ok, text)`` for a measured item: the accuracy of ``argmax(scores)``
+    on the held-out labels ``y_val``, against ``threshold``."""
+    accuracy = float(np.mean(np.argmax(scores, axis=1) == y_val))
+    text = (f"validation accuracy {accuracy:.3f} on {len(y_val)} held-out images "
+            f"(needed: {threshold:.2f})")
+    return accuracy >= threshold, text
