@@ -144,6 +144,28 @@ def _gradebook_scores(course_dir):
     return out
 
 
+def _gradebook_state(course_dir):
+    """Everything autograding writes into the gradebook, and the autograded
+    notebooks' cells."""
+    state = {}
+    with cli.Course(course_dir).gradebook() as gb:
+        for student in gb.students:
+            submission = gb.find_submission(AID, student.id)
+            state[(student.id, "timestamp")] = submission.timestamp
+            for notebook in submission.notebooks:
+                state[(student.id, notebook.name)] = ("late", notebook.late_submission_penalty)
+                for grade in notebook.grades:
+                    state[(student.id, grade.name)] = (grade.auto_score,
+                                                       grade.needs_manual_grade)
+                for comment in notebook.comments:
+                    state[(student.id, "comment", comment.name)] = comment.auto_comment
+            path = Path(course_dir) / "grading" / "autograded" / student.id / AID / f"{AID}.ipynb"
+            state[(student.id, "cells")] = [
+                (c.source, c.get("outputs"), c.metadata.get("nbgrader"))
+                for c in nbformat.read(str(path), as_version=4).cells]
+    return state
+
+
 @pytest.mark.slow
 def test_release_collect_autograde_feedback_export(tmp_path, env, monkeypatch):
     """Does the whole cycle work on a temporary course, through the exchange and
@@ -186,6 +208,26 @@ def test_release_collect_autograde_feedback_export(tmp_path, env, monkeypatch):
     assert _gradebook_scores(course) == scores_serial
     assert scores_serial[("bob", "test_svm_loss_naive")] == 2
 
+    # the lanes write what nbgrader's own autograde writes: grades, manual-grading
+    # flags, comments, late penalties, autograded notebooks (due date now past and
+    # late work scoring zero; a manual score on bob's cell keeps it flagged)
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write('c.LateSubmissionPlugin.penalty_method = "zero"\n')
+    courseobj = cli.Course(course)
+    with courseobj.gradebook() as gb:
+        gb.update_or_create_assignment(AID, duedate="2020-01-01 00:00:00 UTC")
+        bob = gb.find_submission_notebook(AID, AID, "bob")
+        next(g for g in bob.grades if g.name == "test_svm_loss_naive").manual_score = 1.5
+        gb.db.commit()
+    cli.autograde(courseobj, "a1", workers=2, seed=99, progress=False)
+    ours = _gradebook_state(course)
+    assert ours[("bob", "test_svm_loss_naive")][:2] == (2, True)
+    assert ours[(me, AID)] == ("late", 43.0)  # submitted through the exchange, with a time
+    subprocess.run([str(BIN / "nbgrader"), "autograde", AID, "--force"], cwd=course,
+                   env=dict(env, COURSE_GRADING_SEED="99"), check=True, capture_output=True,
+                   timeout=600)
+    assert _gradebook_state(course) == ours
+
     assert cli.main(run + ["feedback", "a1"]) == 0
     page = (course / "grading" / "feedback" / "bob" / AID / f"{AID}.html").read_text()
     assert "regularization term is missing from dW" in page
@@ -196,6 +238,6 @@ def test_release_collect_autograde_feedback_export(tmp_path, env, monkeypatch):
     exports = course / "grading" / "exports"
     rows = {r["student_id"]: r for r in csv.DictReader(open(exports / f"{AID}_grades.csv"))}
     assert set(rows) == {"alice", "bob", "carol", me}
-    assert float(rows["bob"]["a1.svm_loss_naive"]) == 2.0
+    assert float(rows["bob"]["a1.svm_loss_naive"]) == 1.5  # the manual score wins
     assert float(rows["alice"]["total"]) == 43.0 and float(rows["alice"]["max_score"]) == 49.0
     assert (exports / f"{AID}_scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,13 +11,13 @@ with ``nbgrader_config.py``, or pass ``--course-dir``)::
     python -m course_lib.grading export    a1 [--out DIR]
 
 Each command shows progress and ends with a summary. ``autograde`` runs
-each submission's sandbox (its own process; the CPU-heavy part) on one of
-``--workers`` threads; as each verdict arrives, nbgrader's own autograde
-for that student runs in this process, finds the verdict computed and
-writes the gradebook. One process writes the gradebook, so writes never
-conflict (SQLite or a database server), and since a verdict depends only
-on the submission and the seed, scores do not depend on the number of
-workers. ``--dask``/``--scheduler`` run the sandboxes on Dask workers (see
+``--workers`` lanes (:mod:`~course_lib.grading.lanes`); a lane takes one
+submission at a time, runs its sandbox, then nbgrader's own notebook pass
+(in a lane process, without gradebook writes). This process writes each
+finished submission's grades into the gradebook, so writes never conflict
+(SQLite or a database server), and since a verdict depends only on the
+submission and the seed, scores do not depend on the number of workers.
+``--dask``/``--scheduler`` run the sandboxes on Dask workers (see
 :mod:`~course_lib.grading.distributed`); grading refuses to start when the
 bubblewrap sandbox does not work, unless ``--no-sandbox-i-trust-these``.
 """
@@ -138,8 +138,8 @@ def _students(course, assignment_id, wanted):
 
 
 def _sandbox_verdict(run, path, solution_ids, student="?"):
-    """Grade one submitted notebook in the sandbox and cache the verdict for
-    nbgrader's pass. A notebook that cannot be read (invalid JSON, wrong
+    """Grade one submitted notebook in the sandbox; return the verdict and its
+    cache key (:func:`engine.verdict_key`) for nbgrader's pass. A notebook that cannot be read (invalid JSON, wrong
     nbformat, too large) is kept as ``<name>.unreadable`` and replaced by a
     placeholder nbgrader can process; every item scores 0 with the reason.
     A readable one with broken cell ids is repaired the same way (the
@@ -147,7 +147,6 @@ def _sandbox_verdict(run, path, solution_ids, student="?"):
     import nbformat
 
     from .notebooks import MalformedNotebook, read_submission, solution_cells
-    from .preprocessors import cache_verdict
     path = Path(path)
     try:
         nb, repairs = read_submission(path)
@@ -156,16 +155,13 @@ def _sandbox_verdict(run, path, solution_ids, student="?"):
         os.replace(path, path.with_name(path.name + ".unreadable"))
         placeholder = _placeholder_notebook(solution_ids, student, reason)
         nbformat.write(placeholder, str(path))
-        verdict = malformed_verdict(run, reason)
-        cache_verdict(run.key(solution_cells(placeholder, solution_ids)), verdict)
-        return verdict
+        return (malformed_verdict(run, reason),
+                run.key(solution_cells(placeholder, solution_ids)))
     if repairs:
         path.with_name(path.name + ".original").write_bytes(path.read_bytes())
         nbformat.write(nb, str(path))
     cells = solution_cells(nb, solution_ids)
-    verdict = run.grade(cells)
-    cache_verdict(run.key(cells), verdict)
-    return verdict
+    return run.grade(cells), run.key(cells)
 
 
 def _placeholder_notebook(solution_ids, student, reason):
@@ -201,19 +197,23 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
               dask=None, unsandboxed=False):
     """Autograde submissions; return a summary dict (also used by tests).
 
-    ``workers`` threads each run one submission's sandbox at a time; as
-    each verdict arrives, this thread runs nbgrader's autograde for that
-    student (which finds the verdict cached) and so writes the gradebook
-    while the other sandboxes run. ``dask`` (``"local"`` or a scheduler
-    address) runs the sandboxes on Dask workers instead (one thread here
-    per worker thread there); verdicts and the gradebook stay here.
+    ``workers`` lanes (see :mod:`.lanes`) each take one submission at a
+    time: its sandbox (a thread here waits on it), then nbgrader's notebook
+    pass in a lane process. As each lane finishes a submission, this thread
+    writes its grades into the gradebook, so writes never conflict and
+    scores do not depend on the number of workers. ``dask`` (``"local"`` or
+    a scheduler address) runs the sandboxes on Dask workers instead (one
+    lane here per worker thread there, at most one lane process per core).
     ``unsandboxed=True`` allows grading without bubblewrap (trusted code only).
     """
     from nbgrader.api import MissingEntry
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import AssignLatePenalties
     from tqdm.auto import tqdm
 
     from . import isolation, sandbox
     from .engine import get_run
+    from .lanes import Lanes, record
     from .preprocessors import code_solution_ids_of
     assignment = _assignment(assignment_id)
     students = _students(course, assignment.id, students)
@@ -225,10 +225,12 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
     except isolation.SandboxUnavailable as exc:
         raise CourseError(str(exc)) from None
     client = None
+    lane_processes = max(1, workers)
     if dask:
         from .distributed import DaskLauncher, dask_client
         client = dask_client(dask)
         workers = max(1, sum(client.nthreads().values()))
+        lane_processes = min(workers, os.cpu_count() or 1)
     seed = secrets.randbits(31) if seed is None else int(seed)
     with course.gradebook() as gb:
         try:
@@ -238,31 +240,43 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
                               "(or release) step first") from None
         solution_ids = code_solution_ids_of(source)
     start = time.perf_counter()
-    run = get_run(assignment.id, seed)
-    api = course.api(seed=seed)
+    lanes = Lanes(course.root, seed, lane_processes)  # they start up while the run is made
+    try:
+        run = get_run(assignment.id, seed)
+    except BaseException:
+        lanes.close()
+        raise
+    coursedir = CourseDirectory(config=course.config)
+    late = AssignLatePenalties(config=course.config)
+    late.init_plugin()
     verdicts, failures = {}, {}
     if client is not None:
         run.launcher = DaskLauncher(client)
+
+    def lane(student):
+        path = course.submitted / student / assignment.id / f"{assignment.notebook}.ipynb"
+        verdict, key = _sandbox_verdict(run, path, solution_ids, student)
+        return verdict, lanes.convert(assignment.id, student, key, verdict)
+
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(_sandbox_verdict, run, course.submitted / s / assignment.id
-                                   / f"{assignment.notebook}.ipynb", solution_ids, s): s
-                       for s in students}
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, course.gradebook() as gb:
+            futures = {pool.submit(lane, s): s for s in students}
             for future in tqdm(as_completed(futures), total=len(futures), desc="grading",
                                unit="submission", disable=not progress):
                 student = futures[future]
                 try:
-                    verdicts[student] = future.result()
+                    verdicts[student], converted = future.result()
                 except isolation.SandboxUnavailable as exc:
                     raise CourseError(str(exc)) from None
                 except Exception as exc:  # the batch always finishes; say who and why
                     failures[student] = f"grading failed: {type(exc).__name__}: {exc}"
                     continue
-                result = api.autograde(assignment.id, student)
-                if not result.get("success"):
-                    lines = (result.get("error") or result.get("log") or "").strip().splitlines()
-                    failures[student] = lines[-1] if lines else "nbgrader autograde failed"
+                if "error" in converted:
+                    failures[student] = converted["error"]
+                    continue
+                record(gb, coursedir, late, assignment.id, student, converted["notebooks"])
     finally:
+        lanes.close()
         if client is not None:
             run.launcher = sandbox.launch
             cluster = getattr(client, "_course_cluster", None)

@@ -30,7 +30,8 @@ from .registry import get_assignment
 from .report import CaseOutcome, judge_item, Verdict
 from .spec import Pixels, Probe, Student, StudentCall, StudentKwargs
 
-__all__ = ["RunContext", "GradingRun", "get_run", "GradingSetupError", "MAX_RESTARTS"]
+__all__ = ["RunContext", "GradingRun", "get_run", "verdict_key", "GradingSetupError",
+           "MAX_RESTARTS"]
 
 MAX_RESTARTS = 4          # relaunches after a task crashed or hung
 MAX_SANDBOX_SECONDS = 300  # one launch; each call also has its own (smaller) limit
@@ -187,9 +188,8 @@ class GradingRun:
     # ---- grading ------------------------------------------------------
 
     def key(self, cells):
-        """Cache key of a verdict: the run and the cleaned solution cells."""
-        blob = json.dumps([self.assignment.id, self.seed, cells], sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        """Cache key of a verdict: the run and the solution cells."""
+        return verdict_key(self.assignment.id, self.seed, cells)
 
     def grade(self, cells, keep_dir=None):
         """Verdict for solution cells ``[{"grade_id", "source"}]`` run in the sandbox."""
@@ -300,6 +300,13 @@ class GradingRun:
             outcomes.setdefault(task["id"], CaseOutcome(
                 ok=False, error="not run: earlier calls crashed too often"))
         return outcomes, load_info
+
+
+def verdict_key(assignment_id, seed, cells):
+    """Cache key of the verdict on solution cells ``[{"grade_id", "source"}]``
+    in the run ``(assignment_id, seed)``; needs no :class:`GradingRun`."""
+    blob = json.dumps([assignment_id, int(seed), cells], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 # ---- reading what the sandbox wrote --------------------------------------

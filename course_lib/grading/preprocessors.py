@@ -19,11 +19,11 @@ import threading
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from .notebooks import item_names, solution_cells, strip_hidden_tests
 
-__all__ = ["SandboxGrade", "StripHiddenTests", "configure", "cache_verdict",
+__all__ = ["SandboxGrade", "StripHiddenTests", "configure", "cache_verdict", "forget_verdict",
            "default_seed", "code_solution_ids_of"]
 
 _VERDICTS = {}
@@ -48,6 +48,11 @@ def cache_verdict(key, verdict):
         _VERDICTS[key] = verdict
 
 
+def forget_verdict(key):
+    with _VERDICTS_LOCK:
+        _VERDICTS.pop(key, None)
+
+
 def _cached(key):
     with _VERDICTS_LOCK:
         return _VERDICTS.get(key)
@@ -68,9 +73,11 @@ class SandboxGrade(NbGraderPreprocessor):
                         "random once per process).").tag(config=True)
     data_root = Unicode("", help="Dataset root for measured items (default: "
                                  "course_lib.data.data_dir()).").tag(config=True)
+    cached_only = Bool(False, help="Use only verdicts cached ahead of time (an autograding "
+                                   "lane never runs a sandbox itself).").tag(config=True)
 
     def preprocess(self, nb, resources):
-        from .engine import get_run
+        from .engine import get_run, verdict_key
         from .registry import get_assignment
 
         info = resources["nbgrader"]
@@ -84,11 +91,13 @@ class SandboxGrade(NbGraderPreprocessor):
             sources = {c.name: c.source for c in source.source_cells}
             solution_ids = code_solution_ids_of(source)
         seed = self.seed if self.seed is not None else default_seed()
-        run = get_run(assignment.id, seed, self.data_root or None)
         cells = solution_cells(nb, solution_ids)
-        verdict = _cached(run.key(cells))
+        verdict = _cached(verdict_key(assignment.id, seed, cells))
         if verdict is None:
-            verdict = run.grade(cells)
+            if self.cached_only:
+                raise RuntimeError(f"no verdict was computed for {info['student']}'s "
+                                   "solution cells (they changed during grading?)")
+            verdict = get_run(assignment.id, seed, self.data_root or None).grade(cells)
         self.log.info("sandbox verdict for %s: %g / %g", info["student"], verdict.score,
                       verdict.max_score)
         for cell in nb.cells:
