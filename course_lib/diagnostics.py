@@ -25,13 +25,8 @@ __all__ = ["update_ratio", "update_ratios", "array_stats", "activation_stats",
            "ACTIVATIONS"]
 
 # name -> (forward, backward); every forward takes x only and returns (out, cache).
-ACTIVATIONS = {
-    "relu": (layers.relu_forward, layers.relu_backward),
-    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward),
-    "tanh": (layers.tanh_forward, layers.tanh_backward),
-    "leaky_relu": (layers.leaky_relu_forward, layers.leaky_relu_backward),
-    "identity": (lambda x: (x, None), lambda dout, cache: dout),
-}
+ACTIVATIONS = {**layers.ACTIVATIONS,
+               "identity": (lambda x: (x, None), lambda dout, cache: dout)}
 
 
 def update_ratio(w_old, w_new):

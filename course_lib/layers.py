@@ -27,7 +27,7 @@ __all__ = [
     "relu_forward", "relu_backward",
     "leaky_relu_forward", "leaky_relu_backward",
     "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward",
+    "tanh_forward", "tanh_backward", "ACTIVATIONS",
     "maxout_forward", "maxout_backward",
     "dropout_forward", "dropout_backward",
 ]
@@ -207,6 +207,17 @@ def tanh_backward(dout, cache):
     # (1 - t)(1 + t) rather than 1 - t*t: near |t| = 1 the subtraction 1 - t is
     # exact, while t*t is rounded before the cancellation.
     return dout * ((1.0 - t) * (1.0 + t))
+
+
+# name -> (forward, backward) of the activation layers above; each forward
+# takes x alone (leaky ReLU keeps its default slope alpha = 0.01). Models and
+# course_lib.diagnostics pick their activation from here by name.
+ACTIVATIONS = {
+    "relu": (relu_forward, relu_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "leaky_relu": (leaky_relu_forward, leaky_relu_backward),
+}
 
 
 # ---- maxout ---------------------------------------------------------------

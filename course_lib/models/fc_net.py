@@ -32,14 +32,7 @@ __all__ = ["FullyConnectedNet", "TwoLayerNet", "ACTIVATIONS"]
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
-# name -> (forward, backward), the layer pairs of course_lib.layers; each
-# forward takes x alone (leaky ReLU keeps its default slope alpha = 0.01).
-ACTIVATIONS = {
-    "relu": (layers.relu_forward, layers.relu_backward),
-    "tanh": (layers.tanh_forward, layers.tanh_backward),
-    "sigmoid": (layers.sigmoid_forward, layers.sigmoid_backward),
-    "leaky_relu": (layers.leaky_relu_forward, layers.leaky_relu_backward),
-}
+ACTIVATIONS = layers.ACTIVATIONS  # name -> (forward, backward)
 
 
 class FullyConnectedNet(Model):
