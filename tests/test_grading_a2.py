@@ -1,35 +1,26 @@
 """A2's hidden-input grading: the solution, the release, realistic bugs and
-use of the reference, graded in the sandbox with predicted scores; and A2
-as an nbgrader assignment (validate, the release up to date and runnable).
+use of the reference, graded in the sandbox with predicted scores (A2 as an
+nbgrader notebook: tests/test_assignment_notebooks.py).
 
 Every submission is the solution notebook with one solution cell changed.
 The measured item and the notebook run on a small learnable stand-in for
 CIFAR-10.
 """
-import importlib.util
-import json
 import os
-import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from course_lib.grading import cli
 from course_lib.grading.a2 import ASSIGNMENT
 from course_lib.grading.engine import GradingRun
-from course_lib.grading.notebooks import code_solution_ids, item_names, solution_cells
+from course_lib.grading.notebooks import code_solution_ids, solution_cells
 from course_lib.grading.testing import (make_submission, read_notebook, strip_solutions,
                                         write_learnable_cifar10)
 
 ROOT = Path(__file__).resolve().parents[1]
 AID = ASSIGNMENT.id
 SOLUTION = ROOT / "solutions" / AID / f"{AID}.ipynb"
-RELEASE = ROOT / "assignments" / AID / f"{AID}.ipynb"
-BIN = Path(sys.executable).parent
 FULL = {item.name: item.points for item in ASSIGNMENT.items}
 SEED = 20240612
 
@@ -232,93 +223,3 @@ def test_in_process_mode_agrees_with_the_sandbox(run, solution_nb):
         exec(cell["source"], namespace)
     verdict = run.grade_in_process(namespace)
     assert verdict.scores() == FULL
-
-
-# ---- A2 as an nbgrader assignment ----------------------------------------------
-
-@pytest.fixture
-def env(cifar_dir, monkeypatch):
-    monkeypatch.setenv("COURSE_DATA_DIR", str(cifar_dir))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    for name in ("COURSE_GRADEBOOK_URL", "COURSE_EXCHANGE", "COURSE_GRADING_SEED"):
-        monkeypatch.delenv(name, raising=False)
-    return dict(os.environ)
-
-
-def _comparable(path):
-    nb = json.loads(Path(path).read_text())
-    nb["metadata"].pop("language_info", None)
-    return nb
-
-
-def test_every_item_is_graded_once_with_matching_points():
-    """Does each hidden test cell name known items, with the points their checks add up to,
-    and is every item graded exactly once?"""
-    nb = read_notebook(SOLUTION)
-    seen = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and cell.cell_type == "code":
-            names = item_names(cell.source)
-            assert meta["points"] == sum(ASSIGNMENT.item(n).points for n in names)
-            seen += names
-    assert sorted(seen) == sorted(item.name for item in ASSIGNMENT.items)
-    written = [c for c in nb.cells if c.cell_type == "markdown"
-               and c.metadata.get("nbgrader", {}).get("grade")]
-    assert len(written) == 3 and sum(c.metadata["nbgrader"]["points"] for c in written) == 6
-
-
-def test_committed_source_matches_its_builder():
-    """Is solutions/a2_fc_nets/a2_fc_nets.ipynb exactly what solutions/build_a2.py writes?"""
-    spec = importlib.util.spec_from_file_location("build_a2", ROOT / "solutions" / "build_a2.py")
-    builder = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builder)
-    built = nbformat.v4.new_notebook(cells=builder.cells())
-    committed = read_notebook(SOLUTION)
-    assert [c.source for c in built.cells] == [c.source for c in committed.cells]
-    assert [c.get("metadata") for c in built.cells] == [c.get("metadata") for c in committed.cells]
-
-
-@pytest.mark.slow
-def test_assignments_folder_is_up_to_date(tmp_path, env):
-    """Does regenerating the release from solutions/ reproduce assignments/ exactly?"""
-    course = tmp_path / "course"
-    (course / "solutions").mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "solutions" / AID, course / "solutions" / AID)
-    assert cli.main(["--course-dir", str(course), "generate", "a2"]) == 0
-    generated = course / "assignments" / AID
-    assert sorted(p.name for p in generated.iterdir()) == [f"{AID}.ipynb"]
-    assert _comparable(generated / f"{AID}.ipynb") == _comparable(RELEASE), \
-        "assignments/ is stale: run `make assignments`"
-    text = RELEASE.read_text()
-    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "grade_item" not in text
-
-
-@pytest.mark.slow
-def test_nbgrader_validate_passes_on_the_solution(tmp_path, env):
-    """Does `nbgrader validate` run the solution notebook (hidden tests included) and pass?"""
-    nb_path = tmp_path / f"{AID}.ipynb"
-    shutil.copy(SOLUTION, nb_path)
-    proc = subprocess.run([str(BIN / "nbgrader"), "validate", str(nb_path),
-                           "--Execute.timeout=1200", "--KernelManager.transport=ipc",
-                           f"--KernelManager.ip={tmp_path / 'kernel-ipc'}"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800)
-    assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout + proc.stderr
-
-
-@pytest.mark.slow
-def test_release_runs_top_to_bottom_without_errors(tmp_path, env):
-    """Does the released notebook run to the end, each visible test saying 'not done'?"""
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
-    nb = read_notebook(RELEASE)
-    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel-ipc"))
-    NotebookClient(nb, km=km, timeout=600,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
-    assert not errors, errors[:1]
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert text.count("[not done]") == 14
