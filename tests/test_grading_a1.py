@@ -4,8 +4,6 @@ use of the reference, graded in the sandbox with predicted scores.
 Every submission is the solution notebook with one solution cell changed.
 The measured item trains on a small learnable stand-in for CIFAR-10.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 from course_lib.grading.a1 import ASSIGNMENT
 from course_lib.grading.engine import GradingRun
 from course_lib.grading.notebooks import code_solution_ids, solution_cells
-from course_lib.grading.testing import (make_submission, read_notebook, strip_solutions,
+from course_lib.grading.testing import (corpus_grader, make_submission, read_notebook,
                                         write_learnable_cifar10)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,25 +115,8 @@ def _cells(nb):
 
 @pytest.fixture(scope="module")
 def graded(run, solution_nb):
-    """``graded(name)``: the verdict of a submission. Without xdist all are
-    graded up front, two at a time; under xdist each worker grades only the
-    submissions its tests ask for."""
-    submissions = {"solution": solution_nb, "release": strip_solutions(solution_nb)}
-    for name, (cell, replacements, _, _) in BUGS.items():
-        submissions[name] = make_submission(solution_nb, cell, *replacements)
-    for name, (cell, source, _, _) in MISUSE.items():
-        submissions[name] = make_submission(solution_nb, cell, source=source)
-    cache = {}
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        with ThreadPoolExecutor(2) as pool:
-            cache.update(zip(submissions, pool.map(lambda nb: run.grade(_cells(nb)),
-                                                   submissions.values())))
-
-    def get(name):
-        if name not in cache:
-            cache[name] = run.grade(_cells(submissions[name]))
-        return cache[name]
-    return get
+    """``graded(name)``: the verdict of a submission of the corpus below."""
+    return corpus_grader(solution_nb, BUGS, MISUSE, lambda name, nb: run.grade(_cells(nb)))
 
 
 def test_solution_scores_full_marks(graded):

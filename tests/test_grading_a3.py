@@ -5,8 +5,6 @@ nbgrader notebook: tests/test_assignment_notebooks.py).
 Every submission is the solution notebook with one solution cell changed.
 The measured item trains on a small learnable stand-in for CIFAR-10.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,8 +14,7 @@ import pytest
 from course_lib.grading.a3 import ASSIGNMENT
 from course_lib.grading.engine import GradingRun
 from course_lib.grading.notebooks import code_solution_ids, solution_cells
-from course_lib.grading.testing import (make_submission, read_notebook, strip_solutions,
-                                        write_learnable_cifar10)
+from course_lib.grading.testing import corpus_grader, read_notebook, write_learnable_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]
 AID = ASSIGNMENT.id
@@ -146,29 +143,11 @@ def _cells(nb):
 @pytest.fixture(scope="module")
 def graded(run, run_unmeasured, solution_nb):
     """``graded(name)``: the verdict of a submission (the solution and the
-    release on every item, the bugs without the measured one). Without xdist
-    all are graded up front, two at a time; under xdist each worker grades
-    only the submissions its tests ask for."""
-    submissions = {"solution": solution_nb, "release": strip_solutions(solution_nb)}
-    for name, (cell, replacements, _, _) in BUGS.items():
-        submissions[name] = make_submission(solution_nb, cell, *replacements)
-    for name, (cell, source, _, _) in MISUSE.items():
-        submissions[name] = make_submission(solution_nb, cell, source=source)
-
-    def grade(name):
+    release on every item, the bugs without the measured one)."""
+    def grade(name, nb):
         grader = run if name in ("solution", "release") else run_unmeasured
-        return grader.grade(_cells(submissions[name]))
-
-    cache = {}
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        with ThreadPoolExecutor(2) as pool:
-            cache.update(zip(submissions, pool.map(grade, submissions)))
-
-    def get(name):
-        if name not in cache:
-            cache[name] = grade(name)
-        return cache[name]
-    return get
+        return grader.grade(_cells(nb))
+    return corpus_grader(solution_nb, BUGS, MISUSE, grade)
 
 
 # ---- hidden-input grading --------------------------------------------------------

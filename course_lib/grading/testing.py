@@ -4,17 +4,20 @@
   file layout whose classes a linear classifier can separate, so measured
   items and notebooks run without the real dataset;
 - :func:`solution_sources`, :func:`make_submission`: synthetic submissions
-  made from the solution notebook by replacing text in one solution cell.
+  made from the solution notebook by replacing text in one solution cell;
+- :func:`corpus_grader`: the verdicts of a bug corpus, graded two at a time.
 """
 import copy
+import os
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import numpy as np
 
 __all__ = ["write_learnable_cifar10", "read_notebook", "solution_sources", "make_submission",
-           "strip_solutions"]
+           "strip_solutions", "corpus_grader"]
 
 _BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 _CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -81,3 +84,31 @@ def strip_solutions(nb):
         if cell.metadata.get("nbgrader", {}).get("solution"):
             clear._replace_solution_region(cell, "python")
     return nb
+
+
+def corpus_grader(solution_nb, bugs, misuse, grade, workers=2):
+    """``get(name)``: the verdict of one submission of a corpus.
+
+    The submissions are ``"solution"``, ``"release"`` (solutions stripped),
+    every ``bugs[name] = (cell, replacements, ...)`` and every
+    ``misuse[name] = (cell, source, ...)``, each the solution notebook with
+    one cell changed. ``grade(name, nb)`` grades one. Outside pytest-xdist
+    all are graded up front, ``workers`` at a time; under xdist (where each
+    worker runs a few tests) only those asked for, on first use.
+    """
+    submissions = {"solution": solution_nb, "release": strip_solutions(solution_nb)}
+    for name, (cell, replacements, *_) in bugs.items():
+        submissions[name] = make_submission(solution_nb, cell, *replacements)
+    for name, (cell, source, *_) in misuse.items():
+        submissions[name] = make_submission(solution_nb, cell, source=source)
+    cache = {}
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        with ThreadPoolExecutor(workers) as pool:
+            cache.update(zip(submissions, pool.map(lambda name: grade(name, submissions[name]),
+                                                   submissions)))
+
+    def get(name):
+        if name not in cache:
+            cache[name] = grade(name, submissions[name])
+        return cache[name]
+    return get
