@@ -5,10 +5,21 @@
 
 Every row times forward + backward (all gradients) of our numpy code and of
 PyTorch's CPU implementation on the same random data, with the same number
-of threads (BLAS threads via threadpoolctl, torch.set_num_threads). The two
+of threads: BLAS threads via threadpoolctl, torch.set_num_threads, and our
+own course_lib.conv.set_num_threads, with which the fast conv and max-pool
+layers share a batch's chunks among that many threads (1 = the serial code,
+2 = the caller plus one pool thread, BLAS then single-threaded inside). The two
 are timed in interleaved rounds (each runs once per round, after one warm-up
 round) and the table shows medians, so a busy machine slows both alike; the
 load average is printed so a noisy run can be recognised.
+
+With 2 threads, PyTorch's OpenMP threads busy-wait for a while after each
+parallel call, so in interleaved rounds they still occupy the second core
+when our code runs next: our short 2-thread calls (max pool on 100 images,
+the 3x3 stride-2 conv) measured 1.5-2x slower than when run alone. Pausing
+between calls does not help (both then start cold, torch up to 5x slower).
+--torch-passive sets OMP_WAIT_POLICY=PASSIVE (torch's threads then sleep
+when idle) to show how much of a ratio that interference accounts for.
 
 Targets (ratio = our time / peer time):
   conv (50,3,32,32) * (32,3,7,7) pad 3, and (100,3,31,31) * (25,3,3,3)
@@ -23,12 +34,16 @@ Targets (ratio = our time / peer time):
 import argparse
 import os
 import statistics
+import sys
 import time
 
+if "--torch-passive" in sys.argv:       # read by OpenMP when torch loads
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from course_lib import conv
 from course_lib.conv import (conv_backward_fast, conv_backward_naive,
                              conv_forward_fast, conv_forward_naive)
 from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
@@ -163,6 +178,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--torch-passive", action="store_true",
+                        help="OMP_WAIT_POLICY=PASSIVE for torch: its idle "
+                             "threads sleep instead of busy-waiting (see above)")
     parser.add_argument("--no-naive", action="store_true",
                         help="skip timing the naive convolution")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
@@ -180,7 +198,10 @@ def main():
 
     print(f"numpy {np.__version__}, torch {torch.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
-          f"medians of {args.repeats} interleaved rounds, {args.clock}-clock ms")
+          f"medians of {args.repeats} interleaved rounds, {args.clock}-clock ms, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    print("thr = threads for all three: BLAS (threadpoolctl), torch.set_num_threads "
+          "and course_lib.conv.set_num_threads (ours; 1 = the serial path)")
     header = (f"{'dtype':8s} {'thr':>3s}  {'case':24s} {'shape':22s} "
               f"{'ours':>9s} {'peer':>9s}  {'ratio':>7s}  {'target':>8s}  result")
     print(header)
@@ -217,6 +238,7 @@ def main():
         fast_1thread = {}
         for threads in thread_counts:
             torch.set_num_threads(threads)
+            conv.set_num_threads(threads)
             with threadpool_limits(limits=threads, user_api="blas"):
                 timed = []          # (case, shape, ours, theirs, target)
                 for case, (x, w, b, dout) in zip(CONV_CASES, conv_inputs):

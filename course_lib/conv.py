@@ -26,13 +26,17 @@ Example
 >>> out.shape, float(out[0, 0, 0, 0])
 ((1, 1, 3, 3), 9.0)
 """
+import contextlib
 import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["conv_output_size", "conv_forward_naive", "conv_backward_naive",
-           "conv_forward_fast", "conv_backward_fast"]
+           "conv_forward_fast", "conv_backward_fast",
+           "set_num_threads", "get_num_threads"]
 
 
 def conv_output_size(size, filter_size, stride=1, pad=0, dilation=1):
@@ -219,17 +223,140 @@ def _check_dout(dout, x, w, stride, pad, dilation):
 # per-tap gradients are added back while they are. The forward pass keeps
 # the full im2col matrix for the backward pass (below _KEEP_COLS_BYTES; for
 # 7x7 filters it is 49x the input: 30 MB for a 50-image CIFAR batch in
-# float32), which saves the backward pass one gather.
+# float32), which saves the backward pass one gather. With several threads
+# it does not: writing and re-reading that matrix goes through main memory,
+# whose bandwidth the cores share (on the 2-core course machine, 2 threads
+# fill memory no faster than 1), while regathering a chunk's columns into a
+# per-thread buffer stays in that core's cache (measured on the 7x7 case:
+# 2 threads then take about 0.65x the serial time, keeping it 0.85-0.9x).
 _CHUNK_BYTES = 1 << 21
 
 
-def _batch_chunks(num, bytes_per_item, chunk_bytes=None):
+def _batch_chunks(num, bytes_per_item, chunk_bytes=None, threads=1):
     """Slices covering range(num) in pieces of about chunk_bytes (>= 1 item);
-    the default is this module's _CHUNK_BYTES."""
+    the default is this module's _CHUNK_BYTES. With threads > 1 and more
+    than one piece, the pieces are made equal (within one item) and their
+    number a multiple of threads, at least two per thread, where there are
+    enough items: the threads share the work evenly, and one slowed down
+    (by another program on its core, say) can leave chunks to the others."""
     if chunk_bytes is None:
         chunk_bytes = _CHUNK_BYTES
     step = max(1, chunk_bytes // max(1, bytes_per_item))
+    if threads > 1 and num > step:
+        count = -(-num // step)                          # ceil(num / step)
+        count = min(num, max(-(-count // threads), 2) * threads)  # see above
+        return [slice(num * i // count, num * (i + 1) // count) for i in range(count)]
     return [slice(i, min(i + step, num)) for i in range(0, num, step)]
+
+
+# -------------------------------------------------------------- threads ----
+# numpy runs each elementwise operation (the im2col copy, col2im's strided
+# additions, pooling's comparisons) on one core; only the matrix products
+# can use more (through BLAS). The batch chunks are independent, though, and
+# numpy releases the GIL inside those operations, so Python threads working
+# on different chunks run truly in parallel. set_num_threads(1) (or
+# COURSE_LIB_NUM_THREADS=1) keeps everything in the calling thread.
+_MAX_DEFAULT_THREADS = 4
+
+
+def _default_num_threads():
+    """COURSE_LIB_NUM_THREADS, else OMP_NUM_THREADS (so that a process told
+    to use one thread, like a grading sandbox, stays serial), else the
+    number of usable CPUs, at most _MAX_DEFAULT_THREADS."""
+    for name in ("COURSE_LIB_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) >= 1:
+            return int(value)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count()
+    return max(1, min(cpus or 1, _MAX_DEFAULT_THREADS))
+
+
+_num_threads = _default_num_threads()
+
+
+def set_num_threads(n=None):
+    """Set how many threads the fast conv and max-pool layers use.
+
+    ``n`` is an integer >= 1; 1 runs everything in the calling thread (the
+    plain serial code). ``None`` restores the default: the environment
+    variable ``COURSE_LIB_NUM_THREADS`` if set, else ``OMP_NUM_THREADS``,
+    else the number of CPUs this process may use, at most 4. Matrix
+    products additionally use BLAS's own threads (see ``threadpoolctl``).
+    Returns the previous setting.
+    """
+    global _num_threads
+    if n is None:
+        n = _default_num_threads()
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool):
+        raise TypeError(f"the number of threads must be an integer, got {n!r}")
+    if n < 1:
+        raise ValueError(f"the number of threads must be >= 1, got {n}")
+    previous, _num_threads = _num_threads, int(n)
+    return previous
+
+
+def get_num_threads():
+    """The number of threads the fast conv and max-pool layers use."""
+    return _num_threads
+
+
+_executor = None      # (pid, workers, ThreadPoolExecutor), made on first use
+_blas = None          # threadpoolctl controller, or False without threadpoolctl
+
+
+def _single_blas_thread():
+    """Context limiting BLAS to one thread while our own threads multiply:
+    a product of one chunk is too small to gain from splitting it further,
+    and two threads each calling a 2-thread BLAS measured 1.5-2x slower on
+    the 7x7 case. (The BLAS setting is per process: other threads' products
+    also run on one BLAS thread meanwhile.)"""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = ThreadpoolController()
+        except Exception:   # not installed (or broken): leave BLAS alone
+            _blas = False
+    return _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext()
+
+
+def _in_threads(work, chunks, threads):
+    """Run ``work(tasks)`` in ``min(threads, len(chunks))`` threads at once.
+
+    ``tasks`` yields ``(i, chunks[i])``; with several threads it is one
+    iterator that they all share (``next`` on it is atomic under the GIL),
+    so each thread takes the next chunk when done with its last. A thread
+    slowed down (say, by another program on its core) then simply does
+    fewer chunks. The calling thread is one of the workers, and ``work``
+    must write each chunk's results where they depend only on ``i``, never
+    on which thread did it. With one thread this is just
+    ``work(enumerate(chunks))``.
+    """
+    global _executor
+    count = min(threads, len(chunks))
+    if count <= 1:
+        work(enumerate(chunks))
+        return
+    if _executor is None or _executor[0] != os.getpid() or _executor[1] < count - 1:
+        # none yet, inherited from the parent process by fork (its threads
+        # did not come along), or too small
+        _executor = (os.getpid(), count - 1, ThreadPoolExecutor(count - 1, "course_lib"))
+    pool, futures, tasks = _executor[2], [], iter(list(enumerate(chunks)))
+    with _single_blas_thread():
+        try:
+            for _ in range(count - 1):
+                try:
+                    futures.append(pool.submit(work, tasks))
+                except RuntimeError:    # no thread could be started: the caller
+                    pool.shutdown(wait=False, cancel_futures=True)  # does it all
+                    _executor = None
+                    break
+            work(tasks)                 # returns once no chunk is left to take
+        finally:
+            for future in futures:      # not started: cancel; else wait (and
+                if not future.cancel():  # re-raise the thread's error, if any)
+                    future.result()
 
 
 def _windows(xp, HH, WW, H_out, W_out, stride, dilation):
@@ -258,8 +385,11 @@ def _fast_setup(x, w, b, stride, pad, dilation):
     xp = _pad(x, pad, dtype) if pad else x.astype(dtype, copy=False)
     windows = _windows(xp, HH, WW, H_out, W_out, stride, dilation)
     w_row = w.reshape(F, C * HH * WW).astype(dtype, copy=False)   # (F, C*HH*WW)
-    chunks = _batch_chunks(N, windows[0].size * dtype.itemsize)
-    return x, w, b, dtype, windows, w_row, chunks
+    threads = get_num_threads()
+    chunks = _batch_chunks(N, windows[0].size * dtype.itemsize, threads=threads)
+    if len(chunks) == 1:                # nothing to share: the serial path
+        threads = 1
+    return x, w, b, dtype, windows, w_row, chunks, threads
 
 
 # The forward pass keeps the im2col matrix for the backward pass (which then
@@ -284,24 +414,31 @@ def conv_forward_fast(x, w, b, stride=1, pad=0, dilation=1):
     inputs give a float32 output. The cache starts with the same six
     items, ``(x, w, b, stride, pad, dilation)``, followed by ``cols``
     (N, C, HH, WW, H_out, W_out) so that the backward pass need not gather
-    it again (``None`` when it would exceed 256 MB: the backward pass then
+    it again (``None`` when it would exceed 256 MB, or when several threads
+    share the work, see :func:`set_num_threads`: the backward pass then
     rebuilds it chunk by chunk).
     """
-    x, w, b, dtype, windows, w_row, chunks = _fast_setup(x, w, b, stride, pad, dilation)
+    x, w, b, dtype, windows, w_row, chunks, threads = _fast_setup(
+        x, w, b, stride, pad, dilation)
     N, F = x.shape[0], w.shape[0]
     H_out, W_out = windows.shape[4:]
-    keep = windows.size * dtype.itemsize <= _KEEP_COLS_BYTES
-    cols = np.empty(windows.shape if keep else (chunks[0].stop,) + windows.shape[1:],
-                    dtype=dtype)
-    cols_2d = cols.reshape(len(cols), -1, H_out * W_out)  # (n, C*HH*WW, H_out*W_out)
+    keep = threads == 1 and windows.size * dtype.itemsize <= _KEEP_COLS_BYTES
+    kept = np.empty(windows.shape, dtype=dtype) if keep else None
     out = np.empty((N, F, H_out * W_out), dtype=dtype)
-    for chunk in chunks:
-        rows = chunk if keep else slice(0, chunk.stop - chunk.start)
-        np.copyto(cols[rows], windows[chunk])
-        np.matmul(w_row, cols_2d[rows], out=out[chunk])
-    out += b.astype(dtype, copy=False)[:, None]
-    return out.reshape(N, F, H_out, W_out), (x, w, b, stride, pad, dilation,
-                                             cols if keep else None)
+    n0 = max(c.stop - c.start for c in chunks)
+
+    def work(tasks):                    # the chunks one thread takes
+        cols = kept if keep else np.empty((n0,) + windows.shape[1:], dtype=dtype)
+        cols_2d = cols.reshape(len(cols), -1, H_out * W_out)  # (n, C*HH*WW, H_out*W_out)
+        for _, chunk in tasks:
+            rows = chunk if keep else slice(0, chunk.stop - chunk.start)
+            np.copyto(cols[rows], windows[chunk])
+            np.matmul(w_row, cols_2d[rows], out=out[chunk])
+            out[chunk] += bias                 # while the chunk is in the cache
+
+    bias = b.astype(dtype, copy=False)[:, None]
+    _in_threads(work, chunks, threads)
+    return out.reshape(N, F, H_out, W_out), (x, w, b, stride, pad, dilation, kept)
 
 
 def conv_backward_fast(dout, cache):
@@ -331,51 +468,78 @@ def conv_backward_fast(dout, cache):
     the dcols product ``(W+2P)/W_out`` times larger but col2im several times
     faster.
 
+    With several threads (:func:`set_num_threads`) the threads take chunks
+    in turn, each with its own scratch buffers; each chunk's share of ``dw``
+    is kept apart and the shares are added in chunk order at the end, so a
+    given thread count always gives the same numbers. The stride-1 col2im
+    then sums all taps in one call (:func:`_col2im_sum_wide`).
+
     Same arguments and results as :func:`conv_backward_naive` (and either
     forward's cache works).
     """
     x, w, b, stride, pad, dilation = cache[:6]
     kept_cols = cache[6] if len(cache) > 6 else None
     _check_dout(dout, x, w, stride, pad, dilation)
-    x, w, b, dtype, windows, w_row, chunks = _fast_setup(x, w, b, stride, pad, dilation)
+    x, w, b, dtype, windows, w_row, chunks, threads = _fast_setup(
+        x, w, b, stride, pad, dilation)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     K = C * HH * WW
     H_out, W_out = windows.shape[4:]
     Hp, Wp = H + 2 * pad, W + 2 * pad
     g = np.asarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
-    n0 = chunks[0].stop
-    if kept_cols is None:
-        cols = np.empty((n0,) + windows.shape[1:], dtype=dtype)
-    cols_2d = (kept_cols if kept_cols is not None else cols).reshape(-1, K, H_out * W_out)
-    dw_parts = np.empty((n0, F, K), dtype=dtype)
-    dw = np.zeros((F, K), dtype=dtype)
     wide = stride == 1
+    L = H_out * Wp if wide else H_out * W_out  # output positions (on the padded width)
+    front = (HH - 1) * dilation * Wp + (WW - 1) * dilation    # the largest tap offset
     if wide:
-        L = H_out * Wp  # output positions on the padded width
-        g_wide = np.zeros((n0, F, H_out, Wp), dtype=dtype)
-        dcols = np.empty((n0, C, HH, WW, L), dtype=dtype)
         # one spare row: the last taps' runs end (WW-1)*Dl elements past Hp*Wp
         dxp = np.zeros((N, C, (Hp + 1) * Wp), dtype=dtype)
     else:
-        dcols = np.empty((n0,) + windows.shape[1:], dtype=dtype)
         dxp = np.zeros((N, C, Hp, Wp), dtype=dtype)
-    for chunk in chunks:
-        m = chunk.stop - chunk.start
+
+    n0 = max(c.stop - c.start for c in chunks)
+    dw_chunks = np.empty((len(chunks), F, K), dtype=dtype)   # each chunk's share
+
+    def work(tasks):
+        """dx and dw_chunks[i] for the chunks one thread takes; its scratch
+        buffers are its own."""
         if kept_cols is None:
-            np.copyto(cols[:m], windows[chunk])
-            cols_m = cols_2d[:m]
-        else:
-            cols_m = cols_2d[chunk]
-        np.matmul(g[chunk], cols_m.transpose(0, 2, 1), out=dw_parts[:m])
-        dw += dw_parts[:m].sum(axis=0)
+            cols = np.empty((n0,) + windows.shape[1:], dtype=dtype)
+        cols_2d = (kept_cols if kept_cols is not None else cols).reshape(
+            -1, K, H_out * W_out)
+        dw_parts = np.empty((n0, F, K), dtype=dtype)
         if wide:
-            g_wide[:m, :, :, :W_out] = g[chunk].reshape(m, F, H_out, W_out)
-            np.matmul(w_row.T, g_wide[:m].reshape(m, F, L), out=dcols[:m].reshape(m, K, L))
-            _col2im_add_wide(dcols[:m], dxp[chunk], Wp, dilation)
+            g_wide = np.zeros((n0, F, H_out, Wp), dtype=dtype)
+        if wide and threads > 1:        # tap rows with `front` zeros either side
+            rows = np.zeros((n0, K, front + L + front), dtype=dtype)
         else:
-            np.matmul(w_row.T, g[chunk], out=dcols[:m].reshape(m, K, H_out * W_out))
-            _col2im_add(dcols[:m], dxp[chunk], stride, dilation)
+            dcols = np.empty((n0, C, HH, WW, L), dtype=dtype)
+        for i, chunk in tasks:
+            m = chunk.stop - chunk.start
+            if kept_cols is None:
+                np.copyto(cols[:m], windows[chunk])
+                cols_m = cols_2d[:m]
+            else:
+                cols_m = cols_2d[chunk]
+            np.matmul(g[chunk], cols_m.transpose(0, 2, 1), out=dw_parts[:m])
+            dw_parts[:m].sum(axis=0, out=dw_chunks[i])
+            if wide:
+                g_wide[:m, :, :, :W_out] = g[chunk].reshape(m, F, H_out, W_out)
+                if threads > 1:
+                    np.matmul(w_row.T, g_wide[:m].reshape(m, F, L),
+                              out=rows[:m, :, front:front + L])
+                    _col2im_sum_wide(rows[:m], dxp[chunk], HH, WW, Wp, dilation, front)
+                else:
+                    np.matmul(w_row.T, g_wide[:m].reshape(m, F, L),
+                              out=dcols[:m].reshape(m, K, L))
+                    _col2im_add_wide(dcols[:m], dxp[chunk], Wp, dilation)
+            else:
+                np.matmul(w_row.T, g[chunk], out=dcols[:m].reshape(m, K, L))
+                _col2im_add(dcols[:m].reshape((m,) + windows.shape[1:]), dxp[chunk],
+                            stride, dilation)
+
+    _in_threads(work, chunks, threads)
+    dw = dw_chunks.sum(axis=0)          # in chunk order, whichever thread did which
     db = g.sum(axis=(0, 2))
     if wide:
         dxp = dxp.reshape(N, C, Hp + 1, Wp)
@@ -392,6 +556,28 @@ def _col2im_add_wide(dcols, dxp_flat, Wp, dilation):
         for l in range(WW):
             start = k * dilation * Wp + l * dilation
             dxp_flat[:, :, start:start + L] += dcols[:, :, k, l]
+
+
+def _col2im_sum_wide(rows, dxp_flat, HH, WW, Wp, dilation, front):
+    """The sum of :func:`_col2im_add_wide` as one numpy call (for threads).
+
+    ``rows`` is (n, C*HH*WW, front + L + front): the gradients of tap
+    (k, l) at positions [front, front + L) of its row, zeros around them,
+    ``front`` being the largest tap offset ``(HH-1)*Dl*Wp + (WW-1)*Dl``. The
+    contribution of tap (k, l) to flat input position p then sits at
+    ``front + p - k*Dl*Wp - l*Dl`` of its row, for every p < front + L,
+    which is a strided view (n, C, HH, WW, front + L); summed over (HH, WW)
+    by ``np.add.reduce``, in the same order as the loop. One large call
+    instead of HH*WW small ones matters with threads: between numpy calls
+    a thread needs the GIL, and many short calls make the threads queue
+    for it (measured 2x slower than serial for one example per chunk).
+    """
+    n, K, width = rows.shape
+    sn, sr, s = rows.strides
+    taps = as_strided(rows[:, :, front:], shape=(n, K // (HH * WW), HH, WW, width - front),
+                      strides=(sn, HH * WW * sr, WW * sr - dilation * Wp * s,
+                               sr - dilation * s, s), writeable=False)
+    np.add.reduce(taps, axis=(2, 3), out=dxp_flat[:, :, :width - front])
 
 
 def _col2im_add(dcols, dxp, stride, dilation):

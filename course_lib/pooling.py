@@ -130,13 +130,20 @@ def max_pool_backward_naive(dout, cache):
 # The fast versions make several passes over x (one per window offset). They
 # work on a few examples at a time so that those passes hit the CPU cache
 # (about 512 KB per core here) instead of main memory: about 1.5x faster on
-# a (50, 32, 32, 32) float32 batch, and no slower on small inputs.
+# a (50, 32, 32, 32) float32 batch, and no slower on small inputs. The chunks
+# are independent, so with several threads (course_lib.conv.set_num_threads)
+# the threads take them in turn; the results are bitwise the same. Then
+# chunks twice as large measured a little faster (1.05-1.1x): between numpy
+# calls a thread must hold the GIL, so fewer, larger calls wait less.
 _CHUNK_BYTES = 1 << 19
+_THREAD_CHUNK_BYTES = 1 << 20
 
 
-def _batch_chunks(x):
-    """Slices along N covering x in pieces of about _CHUNK_BYTES."""
-    return conv._batch_chunks(x.shape[0], x[:1].nbytes, _CHUNK_BYTES)
+def _batch_chunks(x, threads=1):
+    """Slices along N covering x in pieces of about _CHUNK_BYTES (with
+    threads, _THREAD_CHUNK_BYTES)."""
+    size = _CHUNK_BYTES if threads == 1 else _THREAD_CHUNK_BYTES
+    return conv._batch_chunks(x.shape[0], x[:1].nbytes, size, threads)
 
 
 def max_pool_forward_fast(x, pool_height=2, pool_width=2, stride=2):
@@ -172,15 +179,20 @@ def max_pool_forward_fast(x, pool_height=2, pool_width=2, stride=2):
     out = np.empty(x.shape[:2] + (H_out, W_out), dtype=x.dtype)
     argmax = np.zeros(out.shape, dtype=np.uint8)
     better = np.empty(out.shape, dtype=bool)
-    for chunk in _batch_chunks(x):
-        xc, best, winner, mask = x[chunk], out[chunk], argmax[chunk], better[chunk]
-        best[...] = xc[_tap(0, 0, H_out, W_out, stride)]
-        for t in range(1, num_offsets):
-            candidate = xc[_tap(t // pool_width, t % pool_width, H_out, W_out,
-                                stride)]
-            np.greater(candidate, best, out=mask)
-            np.copyto(winner, t, where=mask)
-            np.maximum(best, candidate, out=best)
+
+    def work(tasks):                    # the chunks one thread takes
+        for _, chunk in tasks:
+            xc, best, winner, mask = x[chunk], out[chunk], argmax[chunk], better[chunk]
+            best[...] = xc[_tap(0, 0, H_out, W_out, stride)]
+            for t in range(1, num_offsets):
+                candidate = xc[_tap(t // pool_width, t % pool_width, H_out, W_out,
+                                    stride)]
+                np.greater(candidate, best, out=mask)
+                np.copyto(winner, t, where=mask)
+                np.maximum(best, candidate, out=best)
+
+    threads = conv.get_num_threads()
+    conv._in_threads(work, _batch_chunks(x, threads), threads)
     return out, (x, pool_height, pool_width, stride, argmax)
 
 
@@ -213,16 +225,21 @@ def max_pool_backward_fast(dout, cache):
     # every input is written exactly once when the tiles cover x
     dx = np.empty_like(x) if covered else np.zeros_like(x)
     won = np.empty(argmax.shape, dtype=bool)
-    for chunk in _batch_chunks(x):
-        dxc, g, winner, mask = dx[chunk], dout[chunk], argmax[chunk], won[chunk]
-        for t in range(pool_height * pool_width):
-            view = dxc[_tap(t // pool_width, t % pool_width, H_out, W_out,
-                            stride)]
-            np.equal(winner, t, out=mask)
-            if disjoint:
-                np.multiply(g, mask, out=view)
-            else:
-                view += g * mask
+
+    def work(tasks):                    # the chunks one thread takes
+        for _, chunk in tasks:
+            dxc, g, winner, mask = dx[chunk], dout[chunk], argmax[chunk], won[chunk]
+            for t in range(pool_height * pool_width):
+                view = dxc[_tap(t // pool_width, t % pool_width, H_out, W_out,
+                                stride)]
+                np.equal(winner, t, out=mask)
+                if disjoint:
+                    np.multiply(g, mask, out=view)
+                else:
+                    view += g * mask
+
+    threads = conv.get_num_threads()
+    conv._in_threads(work, _batch_chunks(x, threads), threads)
     return dx
 
 

@@ -1,4 +1,8 @@
 """Tests for course_lib.conv: output sizes, naive and fast convolution."""
+import multiprocessing
+import os
+import threading
+
 import numpy as np
 import pytest
 
@@ -27,6 +31,12 @@ def make_conv_inputs(geometry, seed=0, dtype=np.float64):
     w = rng.standard_normal((F, C, HH, WW)).astype(dtype)
     b = rng.standard_normal(F).astype(dtype)
     return x, w, b, dict(stride=stride, pad=pad, dilation=dilation)
+
+
+@pytest.fixture
+def restore_threads(monkeypatch):
+    """Whatever a test sets, the thread count is restored afterwards."""
+    monkeypatch.setattr(conv, "_num_threads", conv.get_num_threads())
 
 
 # ------------------------------------------------------------ output size ----
@@ -154,9 +164,10 @@ def test_fast_same_when_batch_is_split(monkeypatch, geometry):
 
 @pytest.mark.parametrize("geometry", [GEOMETRIES[1], GEOMETRIES[2],
                                       (3, 4, 11, 13, 6, 3, 3, 2, 1, 1)])
-def test_fast_same_without_kept_columns(monkeypatch, geometry):
+def test_fast_same_without_kept_columns(monkeypatch, restore_threads, geometry):
     """When the forward pass does not keep its im2col matrix (too large),
     does the backward pass rebuild it and give the same gradients?"""
+    conv.set_num_threads(1)             # with threads it is never kept
     x, w, b, hyper = make_conv_inputs(geometry, seed=13)
     out, cache_kept = conv_forward_fast(x, w, b, **hyper)
     assert cache_kept[6] is not None
@@ -259,3 +270,221 @@ def test_backward_rejects_dout_of_wrong_shape(forward, backward):
     out, cache = forward(x, w, b, **hyper)
     with pytest.raises(ValueError, match="dout has shape"):
         backward(out[:, :, :-1], cache)
+
+
+# ----------------------------------------------------------------- threads ----
+# The fast layers share a batch's chunks among conv.get_num_threads() threads.
+# The chunk size is made tiny so that even these small batches give several
+# chunks (and odd numbers of them) to share.
+
+THREAD_GEOMETRIES = [   # N is large enough for several chunks
+    (7, 2, 7, 7, 3, 3, 3, 2, 1, 1),     # stride 2 with padding
+    (5, 2, 7, 6, 2, 3, 3, 1, 2, 2),     # dilation 2, stride 1 (the wide col2im)
+    (6, 1, 6, 9, 2, 2, 3, 2, 0, 1),     # non-square kernel, no padding
+    (9, 3, 8, 8, 4, 5, 5, 1, 2, 1),     # 'same' 5x5
+]
+
+
+def small_chunks(monkeypatch, geometry, dtype, items):
+    """Make the conv chunks ``items`` examples long for this geometry."""
+    N, C, H, W, F, HH, WW, stride, pad, dilation = geometry
+    positions = (conv_output_size(H, HH, stride, pad, dilation)
+                 * conv_output_size(W, WW, stride, pad, dilation))
+    monkeypatch.setattr(conv, "_CHUNK_BYTES",
+                        items * C * HH * WW * positions * np.dtype(dtype).itemsize)
+
+
+def conv_results(geometry, dtype, threads, seed=21):
+    """out, dx, dw, db of the fast layer run with ``threads`` threads."""
+    x, w, b, hyper = make_conv_inputs(geometry, seed=seed, dtype=dtype)
+    conv.set_num_threads(threads)
+    out, cache = conv_forward_fast(x, w, b, **hyper)
+    dout = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(dtype)
+    return (out,) + conv_backward_fast(dout, cache)
+
+
+def assert_threads_match_serial(geometry, dtype, threads):
+    """Fast with ``threads`` threads == fast serial == naive (float64).
+
+    out, dx and db must equal the serial numbers to within rounding (each
+    example is computed by the same operations), dw too (the threads' partial
+    sums are added in another order); the same thread count must give
+    bitwise the same numbers twice.
+    """
+    serial = conv_results(geometry, dtype, 1)
+    threaded = conv_results(geometry, dtype, threads)
+    again = conv_results(geometry, dtype, threads)
+    x, w, b, hyper = make_conv_inputs(geometry, seed=21)
+    out, cache = conv_forward_naive(x, w, b, **hyper)
+    dout = np.random.default_rng(22).standard_normal(out.shape).astype(dtype)
+    naive = (out,) + conv_backward_naive(dout.astype(np.float64), cache)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name, t, s, a, n in zip(("out", "dx", "dw", "db"), threaded, serial, again, naive):
+        assert t.dtype == dtype and t.shape == s.shape, name
+        assert rel_error(t, s) < tol, f"{name}: {threads} threads differ from 1"
+        assert rel_error(t, n) < 100 * tol, f"{name}: differs from the naive layer"
+        np.testing.assert_array_equal(t, a, err_msg=f"{name}: not deterministic")
+
+
+@pytest.mark.parametrize("geometry", THREAD_GEOMETRIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("items", [1, 2])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_give_the_serial_results(monkeypatch, restore_threads, geometry,
+                                         dtype, items, threads):
+    """With 2 or 3 threads sharing chunks of 1 or 2 examples, are out, dx,
+    dw and db those of the serial fast layer and of the naive one?"""
+    small_chunks(monkeypatch, geometry, dtype, items)
+    assert len(conv._batch_chunks(geometry[0], 1, items, threads)) >= threads
+    assert_threads_match_serial(geometry, dtype, threads)
+
+
+@pytest.mark.parametrize("geometry", THREAD_GEOMETRIES[:2])
+def test_threads_and_caches_mix(monkeypatch, restore_threads, geometry):
+    """A serial forward keeps its im2col matrix in the cache; a threaded one
+    does not (each thread regathers its chunks). Does either backward, with
+    1 or 2 threads, give the serial gradients from either cache?"""
+    small_chunks(monkeypatch, geometry, np.float64, 1)
+    x, w, b, hyper = make_conv_inputs(geometry, seed=23)
+    caches = {}
+    for threads in (1, 2):
+        conv.set_num_threads(threads)
+        caches[threads] = conv_forward_fast(x, w, b, **hyper)[1]
+    assert caches[1][6] is not None and caches[2][6] is None
+    dout = np.random.default_rng(24).standard_normal(conv_forward_naive(
+        x, w, b, **hyper)[0].shape)
+    conv.set_num_threads(1)
+    expected = conv_backward_fast(dout, caches[1])
+    for forward_threads, backward_threads in [(1, 2), (2, 1), (2, 2)]:
+        conv.set_num_threads(backward_threads)
+        got = conv_backward_fast(dout, caches[forward_threads])
+        for g, e in zip(got, expected):
+            assert rel_error(g, e) < 1e-12
+
+
+@pytest.mark.parametrize("lost", [0, -1])
+def test_thread_comparison_catches_a_lost_chunk(monkeypatch, restore_threads, lost):
+    """Would the comparison above notice if no thread did the first (or the
+    last) chunk?"""
+    real = conv._in_threads
+
+    def broken(work, chunks, threads):
+        if threads > 1:
+            chunks = [c for i, c in enumerate(chunks) if i != lost % len(chunks)]
+        return real(work, chunks, threads)
+    monkeypatch.setattr(conv, "_in_threads", broken)
+    geometry = THREAD_GEOMETRIES[0]
+    small_chunks(monkeypatch, geometry, np.float64, 1)
+    with pytest.raises(AssertionError):
+        assert_threads_match_serial(geometry, np.float64, 2)
+
+
+def test_threads_really_run_in_parallel(monkeypatch, restore_threads):
+    """With 2 threads, does a pool thread (not only the caller) do chunks?"""
+    real, idents = conv._in_threads, set()
+    helper_ran = threading.Event()
+
+    def spy(work, chunks, threads):
+        def recorded(tasks):
+            idents.add(threading.get_ident())
+            if threading.current_thread() is threading.main_thread():
+                helper_ran.wait(10)        # let the pool thread take chunks first
+            else:
+                helper_ran.set()
+            return work(tasks)
+        return real(recorded, chunks, threads)
+    monkeypatch.setattr(conv, "_in_threads", spy)
+    small_chunks(monkeypatch, THREAD_GEOMETRIES[0], np.float64, 1)
+    conv_results(THREAD_GEOMETRIES[0], np.float64, 2)
+    assert len(idents) == 2
+
+
+def test_one_thread_never_touches_the_pool(monkeypatch, restore_threads):
+    """With 1 thread (or a single chunk) no pool is made or used."""
+    class NoPool:
+        def __init__(self, *args):
+            raise AssertionError("a thread pool was made")
+    monkeypatch.setattr(conv, "ThreadPoolExecutor", NoPool)
+    monkeypatch.setattr(conv, "_executor", None)
+    geometry = THREAD_GEOMETRIES[0]
+    small_chunks(monkeypatch, geometry, np.float64, 1)
+    conv_results(geometry, np.float64, 1)
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1 << 30)   # one chunk
+    conv_results(geometry, np.float64, 2)
+
+
+def test_threads_fall_back_when_no_thread_starts(monkeypatch, restore_threads):
+    """If the pool cannot start a thread (e.g. a process limit), does the
+    caller do all the work, with the same results?"""
+    class Hopeless:
+        def __init__(self, *args):
+            pass
+
+        def submit(self, fn, *args):
+            raise RuntimeError("can't start new thread")
+
+        def shutdown(self, wait=True, cancel_futures=False):
+            pass
+    geometry = THREAD_GEOMETRIES[1]
+    small_chunks(monkeypatch, geometry, np.float64, 1)
+    expected = conv_results(geometry, np.float64, 2)
+    monkeypatch.setattr(conv, "ThreadPoolExecutor", Hopeless)
+    monkeypatch.setattr(conv, "_executor", None)
+    for got, want in zip(conv_results(geometry, np.float64, 2), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_threads_work_in_a_forked_child(monkeypatch, restore_threads):
+    """A child process forked after the pool started (its threads stay in
+    the parent) gets a pool of its own and the same results."""
+    geometry = THREAD_GEOMETRIES[0]
+    small_chunks(monkeypatch, geometry, np.float64, 1)
+    expected = conv_results(geometry, np.float64, 2)           # starts the pool
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as children:
+        got = children.apply_async(conv_results, (geometry, np.float64, 2)).get(60)
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_batch_chunks_share_evenly():
+    """Do the chunks cover the batch in order, keep the serial split for one
+    thread, and for several threads come in equal sizes (within one) and a
+    multiple of the thread count when there are enough examples?"""
+    assert conv._batch_chunks(10, 1, 4) == [slice(0, 4), slice(4, 8), slice(8, 10)]
+    for num, step, threads in [(10, 4, 2), (50, 3, 2), (7, 1, 3), (3, 1, 2), (5, 9, 2)]:
+        chunks = conv._batch_chunks(num, 1, step, threads)
+        assert [c.start for c in chunks[1:]] == [c.stop for c in chunks[:-1]]
+        assert chunks[0].start == 0 and chunks[-1].stop == num
+        sizes = [c.stop - c.start for c in chunks]
+        assert max(sizes) - min(sizes) <= 1 and max(sizes) <= step
+        assert len(chunks) % threads == 0 or len(chunks) == num or len(chunks) == 1
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError),
+                                        (1.5, TypeError), ("2", TypeError),
+                                        (True, TypeError), (2.0, TypeError)])
+def test_set_num_threads_validates(restore_threads, bad, error):
+    """Does the thread knob refuse non-integers and counts below 1, and keep
+    its setting?"""
+    conv.set_num_threads(3)
+    with pytest.raises(error, match="number of threads"):
+        conv.set_num_threads(bad)
+    assert conv.get_num_threads() == 3
+
+
+def test_set_num_threads_default_and_environment(monkeypatch, restore_threads):
+    """Does None restore the default, which COURSE_LIB_NUM_THREADS (else
+    OMP_NUM_THREADS) overrides, and is the previous value returned?"""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("COURSE_LIB_NUM_THREADS", "3")
+    conv.set_num_threads(2)
+    assert conv.set_num_threads(None) == 2
+    assert conv.get_num_threads() == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert conv._default_num_threads() == 3
+    monkeypatch.delenv("COURSE_LIB_NUM_THREADS")
+    assert conv._default_num_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "many")              # ignored
+    assert 1 <= conv._default_num_threads() <= conv._MAX_DEFAULT_THREADS

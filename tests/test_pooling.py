@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from course_lib import pooling
+from course_lib import conv, pooling
 from course_lib.gradcheck import rel_error
 from course_lib.pooling import (avg_pool_backward, avg_pool_forward,
                                 max_pool_backward_fast, max_pool_backward_naive,
@@ -21,6 +21,12 @@ GEOMETRIES = [
 
 MAX_PAIRS = [(max_pool_forward_naive, max_pool_backward_naive),
              (max_pool_forward_fast, max_pool_backward_fast)]
+
+
+@pytest.fixture
+def restore_threads(monkeypatch):
+    """Whatever a test sets, the thread count is restored afterwards."""
+    monkeypatch.setattr(conv, "_num_threads", conv.get_num_threads())
 
 
 def random_x(shape, seed=0, dtype=np.float64):
@@ -133,9 +139,10 @@ def test_fast_max_pool_equals_naive(geometry, relu):
 
 
 @pytest.mark.parametrize("geometry", [GEOMETRIES[0], GEOMETRIES[1]])
-def test_fast_max_pool_same_when_batch_is_split(monkeypatch, geometry):
+def test_fast_max_pool_same_when_batch_is_split(monkeypatch, restore_threads, geometry):
     """When the fast version works through the batch a few examples at a
     time (as it does on large inputs), are the results still the naive ones?"""
+    conv.set_num_threads(1)             # the serial path (threads: below)
     monkeypatch.setattr(pooling, "_CHUNK_BYTES", 1)     # one example per chunk
     shape, ph, pw, stride = geometry
     x = np.maximum(random_x((5,) + shape[1:], seed=4), 0)
@@ -227,3 +234,71 @@ def test_backward_rejects_dout_of_wrong_shape(forward, backward):
     out, cache = forward(random_x((2, 3, 6, 6)))
     with pytest.raises(ValueError, match="dout has shape"):
         backward(np.ones((2, 3, 2, 3)), cache)
+
+
+# ----------------------------------------------------------------- threads ----
+# The fast max pool shares a batch's chunks among conv.get_num_threads()
+# threads; each input element sees the same operations whichever thread
+# does its chunk, so the results must be bitwise the serial ones.
+
+THREAD_GEOMETRIES = [   # N is large enough for several chunks
+    ((7, 3, 8, 8), 2, 2, 2),     # the usual 2x2 stride 2
+    ((5, 2, 7, 9), 3, 3, 2),     # overlapping 3x3 stride 2 (accumulating backward)
+    ((6, 2, 5, 6), 2, 3, 1),     # non-square window, stride 1
+    ((9, 1, 7, 5), 2, 2, 2),     # odd size: last row/column never pooled
+]
+
+
+def pool_results(geometry, dtype, threads, seed=31):
+    shape, ph, pw, stride = geometry
+    x = np.maximum(random_x(shape, seed=seed, dtype=dtype), 0)   # many ties
+    conv.set_num_threads(threads)
+    out, cache = max_pool_forward_fast(x, ph, pw, stride)
+    dout = random_x(out.shape, seed=seed + 1, dtype=dtype)
+    return out, cache[4], max_pool_backward_fast(dout, cache)
+
+
+def assert_pool_threads_match_serial(geometry, dtype, threads):
+    """Fast max pool with ``threads`` threads == serial fast == naive."""
+    serial = pool_results(geometry, dtype, 1)
+    threaded = pool_results(geometry, dtype, threads)
+    for name, t, s in zip(("out", "argmax", "dx"), threaded, serial):
+        np.testing.assert_array_equal(t, s, err_msg=f"{name}: {threads} threads differ")
+    shape, ph, pw, stride = geometry
+    x = np.maximum(random_x(shape, seed=31, dtype=dtype), 0)
+    out, cache = max_pool_forward_naive(x, ph, pw, stride)
+    np.testing.assert_array_equal(threaded[0], out)
+    dx = max_pool_backward_naive(random_x(out.shape, seed=32, dtype=dtype), cache)
+    assert rel_error(threaded[2], dx) < 1e-6
+
+
+@pytest.mark.parametrize("geometry", THREAD_GEOMETRIES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("items", [1, 2])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_give_the_serial_results(monkeypatch, restore_threads, geometry,
+                                         dtype, items, threads):
+    """With 2 or 3 threads sharing chunks of 1 or 2 examples, are the output,
+    the recorded winners and dx bitwise the serial ones (and the naive)?"""
+    shape = geometry[0]
+    for name in ("_CHUNK_BYTES", "_THREAD_CHUNK_BYTES"):
+        monkeypatch.setattr(pooling, name,
+                            items * int(np.prod(shape[1:])) * np.dtype(dtype).itemsize)
+    assert len(pooling._batch_chunks(np.empty(shape, dtype), threads)) >= threads
+    assert_pool_threads_match_serial(geometry, dtype, threads)
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_thread_comparison_catches_a_lost_chunk(monkeypatch, restore_threads, direction):
+    """Would the comparison above notice a chunk that no thread did?"""
+    real = conv._in_threads
+
+    def broken(work, chunks, threads):     # work is max_pool_<direction>_fast's
+        if threads > 1 and direction in work.__qualname__:
+            chunks = chunks[:-1]
+        return real(work, chunks, threads)
+    monkeypatch.setattr(conv, "_in_threads", broken)
+    monkeypatch.setattr(pooling, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(pooling, "_THREAD_CHUNK_BYTES", 1)
+    with pytest.raises(AssertionError):
+        assert_pool_threads_match_serial(THREAD_GEOMETRIES[0], np.float64, 2)
