@@ -57,12 +57,10 @@ class Course:
         if exchange.parent == self.root / "grading":  # the default: ours to create
             exchange.mkdir(parents=True, exist_ok=True)
 
-    def api(self, seed=None):
+    def api(self):
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
         config = copy.deepcopy(self.config)
-        if seed is not None:
-            config.SandboxGrade.seed = int(seed)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     def gradebook(self):
@@ -139,11 +137,12 @@ def _students(course, assignment_id, wanted):
 
 def _sandbox_verdict(run, path, solution_ids, student="?"):
     """Grade one submitted notebook in the sandbox; return the verdict and its
-    cache key (:func:`engine.verdict_key`) for nbgrader's pass. A notebook that cannot be read (invalid JSON, wrong
-    nbformat, too large) is kept as ``<name>.unreadable`` and replaced by a
-    placeholder nbgrader can process; every item scores 0 with the reason.
-    A readable one with broken cell ids is repaired the same way (the
-    original kept as ``<name>.original``)."""
+    cache key (:func:`engine.verdict_key`) for nbgrader's pass. A notebook
+    that cannot be read (invalid JSON, wrong nbformat, too large) is kept as
+    ``<name>.unreadable`` and replaced by a placeholder nbgrader can
+    process; every item scores 0 with the reason. A readable one with broken
+    cell ids is repaired the same way (the original kept as
+    ``<name>.original``)."""
     import nbformat
 
     from .notebooks import MalformedNotebook, read_submission, solution_cells
