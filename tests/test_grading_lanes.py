@@ -25,3 +25,40 @@ def test_a_dead_lane_is_reported_and_replaced(tmp_path):
     finally:
         lanes.close()
     assert all(lane.proc.poll() is not None for lane in lanes.all)
+
+
+def _metadata_error(nb):
+    """The message of nbgrader's metadata check on ``nb``, or None."""
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+    try:
+        MetadataValidator().validate_nb(nb)
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def test_lanes_check_metadata_as_nbgrader_does(monkeypatch):
+    """A lane checks the metadata schema once instead of once per cell
+    (lanes._check_schemas_once). Does the check still accept what nbgrader
+    accepts and reject, with the same message, what it rejects?"""
+    import nbformat
+    from nbgrader.nbgraderformat import common
+
+    from course_lib.grading.lanes import _check_schemas_once
+
+    def notebook(**changes):
+        meta = {"grade": True, "grade_id": "t1", "locked": True, "points": 2,
+                "schema_version": 3, "solution": False, "task": False, **changes}
+        cell = nbformat.v4.new_code_cell("pass")
+        cell.metadata["nbgrader"] = meta
+        return nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("x = 1")])
+
+    cases = [notebook(), notebook(points="two"), notebook(grade="yes"),
+             notebook(schema_version=3, locked=None)]
+    plain = [_metadata_error(nb) for nb in cases]
+    assert plain[0] is None and all(plain[1:])
+    monkeypatch.setattr(common, "jsonschema", common.jsonschema)  # undone after the test
+    _check_schemas_once()
+    assert common.jsonschema.validate is not None and not hasattr(common.jsonschema, "Draft4Validator")
+    assert [_metadata_error(nb) for nb in cases] == plain
+    assert [_metadata_error(nb) for nb in cases] == plain      # and from the kept validator

@@ -25,7 +25,7 @@ def _cell(grade_id, source, solution=False, grade=False, points=None, cell_type=
 
 def test_item_names_and_hidden_test_stripping():
     """Are the graded items read from a test cell, and is the hidden region removed whole?"""
-    assert item_names(TEST_SOURCE) == ["a1.f", "a1.g"]
+    assert item_names(TEST_SOURCE) == ("a1.f", "a1.g")
     visible = strip_hidden_tests(TEST_SOURCE)
     assert "grade_item" not in visible and "HIDDEN" not in visible
     assert visible.startswith('with visible_test("f")')

@@ -161,6 +161,54 @@ def test_crash_while_loading_the_cells(toy_run):
     assert "while running your solution cells" in verdict.items["toy.b"].feedback
 
 
+def _tree_digest(folder):
+    """{relative path: (bytes, mode)} of every file under ``folder``."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mode)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+TAMPER = ("import os, glob\n"
+          "for path in glob.glob('in/*') + glob.glob('site/**/*.py', recursive=True) "
+          "+ ['runner.py']:\n"
+          "    for how in (lambda: os.chmod(path, 0o666), lambda: open(path, 'r+b').write(b'x'),\n"
+          "                lambda: os.unlink(path)):\n"
+          "        try:\n            how()\n        except OSError:\n            pass\n"
+          "def a(x):\n    return 2 * x\n\ndef b(x):\n    return 2 * x\n")
+
+
+def test_work_folders_link_the_run_template_read_only(tmp_path):
+    """In the sandbox, work folders hard-link the run's inputs, stand-in
+    package and runner (written once per run). Does a submission that tries
+    to change, chmod or delete every one of them leave the template, and
+    the next submission's verdict, exactly as they were?"""
+    run = GradingRun(TOY, seed=3)
+    template = run.template_dir()
+    before = _tree_digest(template)
+    assert any(name.startswith("in/") for name in before)
+    honest = "def a(x):\n    return 2 * x\n\ndef b(x):\n    return x + x\n"
+    first = _grade(run, honest)
+    keep = tmp_path / "kept"
+    run.grade([{"grade_id": "cell", "source": TAMPER}], keep_dir=keep)
+    for rel in before:                                   # linked, not copied
+        assert (keep / "work" / rel).stat().st_ino == (template / rel).stat().st_ino
+    assert _tree_digest(template) == before
+    assert _grade(run, honest).scores() == first.scores() == {"toy.a": 1, "toy.b": 1}
+
+
+def test_without_the_sandbox_work_folders_get_copies(tmp_path, monkeypatch):
+    """Without bubblewrap the student's code can write into its work folder
+    (here it deletes the inputs): are its files copies, so that the
+    template, and every later submission, stays as it was?"""
+    monkeypatch.setenv("COURSE_GRADING_NO_SANDBOX", "1")
+    run = GradingRun(TOY, seed=4)
+    template = run.template_dir()
+    before = _tree_digest(template)
+    keep = tmp_path / "kept"
+    run.grade([{"grade_id": "cell", "source": TAMPER}], keep_dir=keep)
+    assert not list((keep / "work" / "in").iterdir())   # it did delete its copies
+    assert _tree_digest(template) == before
+
+
 def test_forged_result_files_are_not_trusted(toy_run):
     """Does a result file the student writes with pickled objects fail to load
     instead of being trusted?"""

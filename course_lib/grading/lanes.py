@@ -18,7 +18,8 @@ cell's score and comment as plain data. The parent then writes them with
 :func:`record`, one transaction per submission (plus one for a late
 penalty), with the same rules as ``SaveAutoGrades`` and
 ``AssignLatePenalties``. Only the parent writes the gradebook; lanes only
-read the assignment's source cells from it.
+read the assignment's source cells from it (once per run: they cannot
+change while it lasts).
 """
 import copy
 import logging
@@ -82,8 +83,11 @@ class LaneAutograde(Autograde):
             if target.exists():
                 target.unlink()
             shutil.copy(name, target)
-        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
-            known = {nb.name for nb in gb.find_assignment(assignment_id).notebooks}
+        known = _LANE.setdefault("known", {}).get(assignment_id)
+        if known is None:  # the gradebook's notebooks do not change during a run
+            with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+                known = {nb.name for nb in gb.find_assignment(assignment_id).notebooks}
+            _LANE["known"][assignment_id] = known
         self.notebooks = [nb for nb in self.notebooks if Path(nb).stem in known]
         if not self.notebooks:
             raise NbGraderException(f"no notebook of {assignment_id} in the submission")
@@ -105,8 +109,38 @@ def _lane_config(config, seed):
     return config
 
 
+def _check_schemas_once():
+    """nbgrader's metadata check (``CheckCellMetadata``) calls
+    ``jsonschema.validate(metadata, schema)`` for every cell, and that
+    first validates the schema itself: ~1.5 ms per cell, a tenth of a lane's
+    time per submission. The schema never changes, so in a lane it is
+    checked once per schema and its validator kept; each cell is then
+    validated exactly as ``jsonschema.validate`` would (same errors)."""
+    import json
+    import types
+
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    validators = {}
+
+    def validate(instance, schema):
+        key = json.dumps(schema, sort_keys=True)
+        validator = validators.get(key)
+        if validator is None:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = validators[key] = cls(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = types.SimpleNamespace(validate=validate)
+
+
 def _init_lane(root, seed):
     from .cli import Course
+    _check_schemas_once()
     log = logging.getLogger(f"course_lib.grading.lane{os.getpid()}")
     log.setLevel(logging.INFO)
     log.propagate = False
@@ -136,7 +170,8 @@ def convert(assignment_id, student_id, key, verdict):
 
 
 def _serve(root, seed):
-    """A lane process's loop: pickled requests on stdin, pickled results on
+    """A lane process's loop (``python -m course_lib.grading _lane ROOT
+    SEED``): pickled requests on stdin, pickled results on
     the original stdout (fd 1 is pointed at stderr, so stray prints cannot
     corrupt the replies). Parent and lane are both trusted code."""
     replies = os.fdopen(os.dup(1), "wb")
@@ -163,7 +198,7 @@ class _LaneProcess:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             p for p in (package_parent, os.environ.get("PYTHONPATH")) if p))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "course_lib.grading.lanes", str(root), str(int(seed))],
+            [sys.executable, "-m", "course_lib.grading", "_lane", str(root), str(int(seed))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
     def call(self, args):
@@ -258,7 +293,3 @@ def record(gb, coursedir, late, assignment_id, student_id, notebooks):
             if penalty is not None:
                 notebook.late_submission_penalty = late._check_late_penalty(notebook, penalty)
     gb.db.commit()
-
-
-if __name__ == "__main__":
-    _serve(sys.argv[1], int(sys.argv[2]))

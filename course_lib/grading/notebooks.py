@@ -7,6 +7,7 @@
   ``grade_item("...")``, read from the instructor's source text.
 """
 import ast
+import functools
 import json
 import warnings
 
@@ -111,8 +112,10 @@ def solution_cells(nb, solution_ids):
     return out
 
 
+@functools.lru_cache(maxsize=1024)
 def item_names(source):
-    """Names in the ``grade_item("...")`` calls of a test cell's source."""
+    """Names in the ``grade_item("...")`` calls of a test cell's source, as
+    a tuple (cached: the instructor's test cells are parsed once per process)."""
     from .static import parse
     try:
         tree = parse(source)
@@ -126,7 +129,7 @@ def item_names(source):
             if called == "grade_item" and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
                 names.append(node.args[0].value)
-    return sorted(set(names), key=names.index)
+    return tuple(sorted(set(names), key=names.index))
 
 
 def strip_hidden_tests(source):

@@ -53,6 +53,9 @@ def forget_verdict(key):
         _VERDICTS.pop(key, None)
 
 
+_SOURCE_CELLS = {}  # (db url, assignment, notebook) -> SandboxGrade._source_cells, in a lane
+
+
 def _cached(key):
     with _VERDICTS_LOCK:
         return _VERDICTS.get(key)
@@ -82,14 +85,11 @@ class SandboxGrade(NbGraderPreprocessor):
 
         info = resources["nbgrader"]
         assignment = get_assignment(info["assignment"])
-        with Gradebook(info["db_url"]) as gb:
-            try:
-                source = gb.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
-                self.log.error("notebook %s is not in the gradebook", info["notebook"])
-                return nb, resources
-            sources = {c.name: c.source for c in source.source_cells}
-            solution_ids = code_solution_ids_of(source)
+        found = self._source_cells(info)
+        if found is None:
+            self.log.error("notebook %s is not in the gradebook", info["notebook"])
+            return nb, resources
+        sources, solution_ids = found
         seed = self.seed if self.seed is not None else default_seed()
         cells = solution_cells(nb, solution_ids)
         verdict = _cached(verdict_key(assignment.id, seed, cells))
@@ -106,6 +106,25 @@ class SandboxGrade(NbGraderPreprocessor):
                 continue
             self._write(cell, item_names(sources.get(meta.get("grade_id"), "")), verdict)
         return nb, resources
+
+    def _source_cells(self, info):
+        """``({grade id: instructor's source}, code solution ids)`` of the
+        notebook from the gradebook, or None when it is not there. A lane
+        (``cached_only``) serves one autograding run, during which the
+        source notebook cannot change: it asks the gradebook once."""
+        key = (info["db_url"], info["assignment"], info["notebook"])
+        if self.cached_only and key in _SOURCE_CELLS:
+            return _SOURCE_CELLS[key]
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                source = gb.find_notebook(info["notebook"], info["assignment"])
+            except MissingEntry:
+                return None
+            found = ({c.name: c.source for c in source.source_cells},
+                     code_solution_ids_of(source))
+        if self.cached_only:
+            _SOURCE_CELLS[key] = found
+        return found
 
     def _write(self, cell, names, verdict):
         max_points = float(cell.metadata["nbgrader"].get("points", 0))
