@@ -9,17 +9,25 @@ of threads: BLAS threads via threadpoolctl, torch.set_num_threads, and our
 own course_lib.conv.set_num_threads, with which the fast conv and max-pool
 layers share a batch's chunks among that many threads (1 = the serial code,
 2 = the caller plus one pool thread, BLAS then single-threaded inside). The two
-are timed in interleaved rounds (each runs once per round, after one warm-up
-round) and the table shows medians, so a busy machine slows both alike; the
-load average is printed so a noisy run can be recognised.
+are timed in interleaved rounds, after one warm-up round, and the table
+shows medians, so a busy machine slows both alike; the load average is
+printed so a noisy run can be recognised.
 
-With 2 threads, PyTorch's OpenMP threads busy-wait for a while after each
-parallel call, so in interleaved rounds they still occupy the second core
-when our code runs next: our short 2-thread calls (max pool on 100 images,
-the 3x3 stride-2 conv) measured 1.5-2x slower than when run alone. Pausing
-between calls does not help (both then start cold, torch up to 5x slower).
+In each round a method gets a turn: untimed warm-up calls for at least
+--warmup seconds, then timed calls for at least --window seconds (and at
+least --block calls), then the machine rests --rest seconds before the other
+method's turn. Why: PyTorch's OpenMP threads busy-wait for a while after
+each parallel call, so when our calls alternated with torch's one by one
+(the old scheme) those spinning threads still held the second core while
+our code ran, and our short 2-thread calls (max pool on 100 images, the
+3x3 stride-2 conv) measured 1.5-2x slower than alone. The rest lets them
+go to sleep. After a rest, though, this virtual machine runs the next few
+milliseconds of work slowly (a 2 ms call measured 4 ms right after a
+0.2 s sleep, on one thread too), and one warm-up call was not enough: the
+warm-up and the timed window are therefore spans of time, the same for
+both methods, so each is timed in the steady state a training loop sees.
 --torch-passive sets OMP_WAIT_POLICY=PASSIVE (torch's threads then sleep
-when idle) to show how much of a ratio that interference accounts for.
+when idle), which changes torch's own speed, to compare.
 
 Targets (ratio = our time / peer time):
   conv (50,3,32,32) * (32,3,7,7) pad 3, and (100,3,31,31) * (25,3,3,3)
@@ -76,16 +84,33 @@ def softmax_loss_and_grad():
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
-def interleaved(methods, repeats, clock=time.perf_counter):
-    """Median seconds per method; each round runs every method once, after
-    one warm-up round that is discarded."""
+def interleaved(methods, repeats, clock=time.perf_counter, block=5, rest=0.0,
+                warmup=0.0, window=0.0):
+    """Median seconds per call of each method.
+
+    Each round runs every method in turn; one warm-up round is discarded.
+    A method's turn: untimed calls until ``warmup`` seconds have passed
+    (at least one call when ``warmup`` > 0), then at least ``block`` timed
+    calls, and more until ``window`` seconds have passed, then ``rest``
+    seconds of sleep. Returns the median over all timed calls.
+    """
     times = {name: [] for name in methods}
     for round_ in range(repeats + 1):
         for name, fn in methods.items():
-            start = clock()
-            fn()
-            if round_:
-                times[name].append(clock() - start)
+            if warmup > 0:
+                start = time.perf_counter()
+                fn()
+                while time.perf_counter() - start < warmup:
+                    fn()
+            start_turn, count = time.perf_counter(), 0
+            while count < block or time.perf_counter() - start_turn < window:
+                start = clock()
+                fn()
+                if round_:
+                    times[name].append(clock() - start)
+                count += 1
+            if rest:
+                time.sleep(rest)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -178,6 +203,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2")
     parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--block", type=int, default=5,
+                        help="at least this many timed calls per turn (default 5)")
+    parser.add_argument("--warmup", type=float, default=0.05,
+                        help="seconds of untimed calls at the start of a turn (default 0.05)")
+    parser.add_argument("--window", type=float, default=0.1,
+                        help="seconds of timed calls per turn, at least (default 0.1)")
+    parser.add_argument("--rest", type=float, default=0.2,
+                        help="seconds of sleep after each turn (default 0.2)")
     parser.add_argument("--torch-passive", action="store_true",
                         help="OMP_WAIT_POLICY=PASSIVE for torch: its idle "
                              "threads sleep instead of busy-waiting (see above)")
@@ -198,7 +231,9 @@ def main():
 
     print(f"numpy {np.__version__}, torch {torch.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
-          f"medians of {args.repeats} interleaved rounds, {args.clock}-clock ms, "
+          f"medians of {args.repeats} interleaved rounds; a turn: {args.warmup:g} s warm-up, "
+          f">= {args.window:g} s and >= {args.block} timed calls, {args.rest:g} s rest; "
+          f"{args.clock}-clock ms, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     print("thr = threads for all three: BLAS (threadpoolctl), torch.set_num_threads "
           "and course_lib.conv.set_num_threads (ours; 1 = the serial path)")
@@ -253,7 +288,8 @@ def main():
                 for name, shape, ours, theirs, target in timed:
                     agree(ours(), theirs(), dtype)
                     t = interleaved({"ours": ours, "torch": theirs},
-                                    args.repeats, clock)
+                                    args.repeats, clock, args.block, args.rest,
+                                    args.warmup, args.window)
                     ratio = t["ours"] / t["torch"]
                     report(dtype, threads, name, shape, t["ours"], t["torch"],
                            ratio, f"<={target}x", ratio <= target)

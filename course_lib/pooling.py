@@ -160,6 +160,10 @@ def max_pool_forward_fast(x, pool_height=2, pool_width=2, stride=2):
     Alongside the maximum we record which offset won, comparing with a
     strict ``>`` so that on a tie the first offset in row-major order keeps
     it, so that the backward pass routes gradients without searching again.
+    2x2 windows (the usual case) take a shortcut: the larger of each pair
+    of horizontal neighbours first, then the larger of two such row maxima
+    (see :func:`_max_2x2`); six numpy calls per chunk instead of ten,
+    0.7-0.8x the time.
 
     Parameters and output as :func:`max_pool_forward_naive`.
 
@@ -178,22 +182,57 @@ def max_pool_forward_fast(x, pool_height=2, pool_width=2, stride=2):
                          f"max_pool_forward_naive or a smaller window")
     out = np.empty(x.shape[:2] + (H_out, W_out), dtype=x.dtype)
     argmax = np.zeros(out.shape, dtype=np.uint8)
-    better = np.empty(out.shape, dtype=bool)
-
-    def work(tasks):                    # the chunks one thread takes
-        for _, chunk in tasks:
-            xc, best, winner, mask = x[chunk], out[chunk], argmax[chunk], better[chunk]
-            best[...] = xc[_tap(0, 0, H_out, W_out, stride)]
-            for t in range(1, num_offsets):
-                candidate = xc[_tap(t // pool_width, t % pool_width, H_out, W_out,
-                                    stride)]
-                np.greater(candidate, best, out=mask)
-                np.copyto(winner, t, where=mask)
-                np.maximum(best, candidate, out=best)
-
     threads = conv.get_num_threads()
-    conv._in_threads(work, _batch_chunks(x, threads), threads)
+    chunks = _batch_chunks(x, threads)
+    n0 = max(c.stop - c.start for c in chunks)
+    work = _max_2x2 if pool_height == pool_width == 2 else _max_any
+    conv._in_threads(lambda tasks: work(tasks, x, out, argmax, pool_height, pool_width,
+                                        stride, n0), chunks, threads)
     return out, (x, pool_height, pool_width, stride, argmax)
+
+
+def _max_any(tasks, x, out, argmax, pool_height, pool_width, stride, n0):
+    """max_pool_forward_fast for the chunks one thread takes: a running
+    maximum over the window offsets, any window."""
+    H_out, W_out = out.shape[2:]
+    better = np.empty((n0,) + out.shape[1:], dtype=bool)    # this thread's scratch
+    for _, chunk in tasks:
+        xc, best, winner = x[chunk], out[chunk], argmax[chunk]
+        mask = better[:len(best)]
+        best[...] = xc[_tap(0, 0, H_out, W_out, stride)]
+        for t in range(1, pool_height * pool_width):
+            candidate = xc[_tap(t // pool_width, t % pool_width, H_out, W_out, stride)]
+            np.greater(candidate, best, out=mask)
+            np.copyto(winner, t, where=mask)
+            np.maximum(best, candidate, out=best)
+
+
+def _max_2x2(tasks, x, out, argmax, pool_height, pool_width, stride, n0):
+    """:func:`_max_any` for 2x2 windows (the usual pooling) in six numpy
+    calls per chunk instead of ten: the maximum of each row's pair first, on
+    every input row used, then the larger of a window's two row maxima.
+    Comparing with a strict ``>`` at both steps keeps the first winner in
+    row-major order on ties: within a row the left one, between rows the
+    top one (every top-row offset comes before every bottom-row one)."""
+    H_out, W_out = out.shape[2:]
+    rows = stride * (H_out - 1) + 2                  # input rows any window uses
+    pair_max = np.empty((n0, out.shape[1], rows, W_out), dtype=x.dtype)
+    pair_right = np.empty(pair_max.shape, dtype=bool)   # the right one won its row
+    bottom_won = np.empty((n0,) + out.shape[1:], dtype=bool)
+    for _, chunk in tasks:
+        xc, best, winner = x[chunk], out[chunk], argmax[chunk]
+        m = len(best)
+        h, h_right, v = pair_max[:m], pair_right[:m], bottom_won[:m]
+        a = xc[..., :rows, 0:stride * (W_out - 1) + 1:stride]
+        b = xc[..., :rows, 1:stride * (W_out - 1) + 2:stride]
+        np.maximum(a, b, out=h)
+        np.greater(b, a, out=h_right)
+        top, bottom = h[..., 0:rows - 1:stride, :], h[..., 1:rows:stride, :]
+        np.maximum(top, bottom, out=best)
+        np.greater(bottom, top, out=v)
+        np.copyto(winner, h_right[..., 0:rows - 1:stride, :])       # offset 0 or 1
+        np.add(h_right[..., 1:rows:stride, :], 2, out=winner, where=v,
+               dtype=np.uint8)                                      # offset 2 or 3
 
 
 def max_pool_backward_fast(dout, cache):
@@ -224,11 +263,15 @@ def max_pool_backward_fast(dout, cache):
                and x.shape[2:] == (stride * H_out, stride * W_out))
     # every input is written exactly once when the tiles cover x
     dx = np.empty_like(x) if covered else np.zeros_like(x)
-    won = np.empty(argmax.shape, dtype=bool)
+    threads = conv.get_num_threads()
+    chunks = _batch_chunks(x, threads)
+    n0 = max(c.stop - c.start for c in chunks)
 
     def work(tasks):                    # the chunks one thread takes
+        won = np.empty((n0,) + argmax.shape[1:], dtype=bool)   # its scratch
         for _, chunk in tasks:
-            dxc, g, winner, mask = dx[chunk], dout[chunk], argmax[chunk], won[chunk]
+            dxc, g, winner = dx[chunk], dout[chunk], argmax[chunk]
+            mask = won[:len(g)]
             for t in range(pool_height * pool_width):
                 view = dxc[_tap(t // pool_width, t % pool_width, H_out, W_out,
                                 stride)]
@@ -238,8 +281,7 @@ def max_pool_backward_fast(dout, cache):
                 else:
                     view += g * mask
 
-    threads = conv.get_num_threads()
-    conv._in_threads(work, _batch_chunks(x, threads), threads)
+    conv._in_threads(work, chunks, threads)
     return dx
 
 
