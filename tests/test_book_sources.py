@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-# The code area of a chapter is 78 characters wide in a 1280-px browser
-# window (measured in Chromium with the book's theme); longer lines scroll.
+# The code area of a chapter holds 78 characters in a 1280-px browser window
+# (measured in Chromium with the book's theme and the 13.5-px code type set in
+# book/_static/course.css); longer lines scroll sideways.
 MAX_CODE_LINE = 78
 CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
 
