@@ -109,7 +109,7 @@ class GradingRun:
                                                wall_seconds=budget + 30)
         self.ctx.release_data()  # the cases hold what they need
         self._template = None
-        self._shim_lock = threading.Lock()
+        self._template_lock = threading.Lock()
         # how a prepared work folder is run: here (default), or shipped to
         # another machine (distributed.DaskLauncher); the verdict stays here
         self.launcher = sandbox.launch
@@ -176,16 +176,12 @@ class GradingRun:
                                    "required": list(call.kwargs_from.required)}
         return task
 
-    def shim_dir(self):
-        """A stand-in ``course_lib`` for the sandbox, built once per run."""
-        return self.template_dir() / "site"
-
     def template_dir(self):
         """What every sandbox of this run starts from, written once:
         ``site/`` (the stand-in ``course_lib``), ``runner.py`` and ``in/``
         (the hidden inputs as ``.npy``). Work folders link to these files
         (see :meth:`_prepare_workdir`); nothing writes to them afterwards."""
-        with self._shim_lock:
+        with self._template_lock:
             if self._template is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="course-run-")
                 template = Path(self._tmp.name) / "template"
