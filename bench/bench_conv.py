@@ -241,7 +241,7 @@ def main():
               f"{'ours':>9s} {'peer':>9s}  {'ratio':>7s}  {'target':>8s}  result")
     print(header)
     print("-" * len(header))
-    rows, misses = [], 0
+    misses = 0
 
     def report(dtype, threads, case, shape, ours_s, peer_s, ratio, target, ok):
         nonlocal misses
