@@ -53,6 +53,22 @@ def test_channel_planar_rows_become_height_width_channel(fake):
     assert (y_train[:PER_BATCH] == 3).all()
 
 
+def test_views_hold_the_same_images_without_reordering(fake):
+    """Does contiguous=False give the same values as views of planar memory,
+    and do picked images come out equal to the contiguous load's?"""
+    full = load_cifar10(download=False)
+    views = load_cifar10(download=False, contiguous=False)
+    for a, b in zip(full, views):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    X_view = views[0]
+    assert not X_view.flags.c_contiguous  # no (N, 32, 32, 3) copy was made
+    assert X_view.base is not None and X_view.base.flags.c_contiguous
+    assert X_view.strides[-1] == 32 * 32  # channel planes, as in the files
+    picked = np.array([7, 0, 93, 41])
+    np.testing.assert_array_equal(X_view[picked], full[0][picked])
+
+
 def test_reads_numpy1_pickles_and_bytes_keys(fake):
     """Are the official numpy.core global name and bytes keys both accepted?"""
     folder = fake / "cifar-10-batches-py"

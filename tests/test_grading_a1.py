@@ -191,3 +191,19 @@ def test_hidden_inputs_are_read_only(run):
     X = run.calls[("a1.svm_loss_naive", "random")].args[1]
     with pytest.raises(ValueError):
         X[0, 0] = 1.0
+
+
+def test_measured_images_are_the_ones_the_seed_picks(run):
+    """Does the measured case get C-ordered copies of exactly the images and
+    labels that its random draws select from the whole data set?"""
+    from course_lib.data import load_cifar10
+    from course_lib.grading.engine import RunContext
+    X_train, y_train, X_test, y_test = load_cifar10(root=run.ctx.data_root, download=False)
+    picked = RunContext(SEED, run.ctx.data_root).cifar10_sample(
+        np.random.default_rng(3), 40, 30)
+    rng = np.random.default_rng(3)
+    train = rng.choice(len(X_train), 40, replace=False)
+    val = rng.choice(len(X_test), 30, replace=False)
+    for got, want in zip(picked, (X_train[train], y_train[train], X_test[val], y_test[val])):
+        assert got.flags.c_contiguous
+        np.testing.assert_array_equal(got, want)

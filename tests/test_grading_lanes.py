@@ -1,30 +1,53 @@
 """Autograding lanes (course_lib.grading.lanes): processes that run nbgrader's
 notebook pass. That they write what nbgrader writes is checked end to end in
 test_grading_nbgrader.py; here: a lane that dies is reported and replaced."""
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from course_lib.grading.lanes import Lanes
+from course_lib.grading.lanes import Lanes, _ForkedLane, _LaneProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_dead_lane_is_reported_and_replaced(tmp_path):
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
-    lanes = Lanes(tmp_path, seed=1, count=1)
+    lanes = Lanes(tmp_path, seed=1, count=1, fork=True)
     try:
         first = lanes.all[0]
+        assert isinstance(first, _ForkedLane)
         first.proc.kill()
         first.proc.wait()
         reply = lanes.convert("a1_knn_linear", "nobody", "key", None)
         assert "notebook pass died" in reply["error"]
         assert len(lanes.all) == 2 and lanes.all[1].proc.poll() is None
+        assert type(lanes.all[1]) is _LaneProcess  # threads may run by then: no fork
         # the replacement answers (here: nbgrader's own error, no such submission)
         reply = lanes.convert("a1_knn_linear", "nobody", "key", None)
         assert reply["error"] and "died" not in reply["error"]
     finally:
         lanes.close()
     assert all(lane.proc.poll() is not None for lane in lanes.all)
+
+
+def test_forked_lanes_answer_side_by_side_and_end_at_close(tmp_path):
+    """Do two lanes forked from this process each answer, and does each end
+    by itself when its input closes (a sibling holding a copy of its pipe
+    would keep it waiting)?"""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    lanes = Lanes(tmp_path, seed=1, count=2, fork=True)
+    try:
+        pids = {lane.proc.pid for lane in lanes.all}
+        assert len(pids) == 2 and os.getpid() not in pids
+        with ThreadPoolExecutor(2) as pool:
+            replies = list(pool.map(lambda _: lanes.convert("a1_knn_linear", "nobody", "key",
+                                                            None), range(4)))
+        # nbgrader's own error (no such submission), not a dead lane
+        assert all(r["error"] and "died" not in r["error"] for r in replies)
+    finally:
+        lanes.close()
+    assert [lane.proc.returncode for lane in lanes.all] == [0, 0]
 
 
 def _metadata_error(nb):

@@ -63,7 +63,7 @@ def _missing(folder):
 
 def _how_to_get(folder):
     archive = folder.parent / CIFAR10_ARCHIVE
-    return (f"Get it with:  python -m course_lib.data fetch cifar10\n"
+    return ("Get it with:  python -m course_lib.data fetch cifar10\n"
             + manual_help(CIFAR10_URL, archive, "the archive (163 MB)")
             + f"\nThen run the fetch command above (it checks the MD5 and unpacks "
               f"it), or unpack it yourself so that {folder}/data_batch_1 exists.")
@@ -152,7 +152,7 @@ def fetch_cifar10(root=None, progress=True):
     return folder
 
 
-def load_cifar10(root=None, download=True):
+def load_cifar10(root=None, download=True, contiguous=True):
     """Load all of CIFAR-10 as uint8 images.
 
     Parameters
@@ -161,6 +161,11 @@ def load_cifar10(root=None, download=True):
         Data root holding ``cifar-10-batches-py/``; default :func:`data_dir`.
     download : bool
         Fetch the dataset (:func:`fetch_cifar10`) when it is missing.
+    contiguous : bool
+        ``True`` (default): C-ordered image arrays. ``False``: the same
+        values as transposed views of the files' channel-planar rows, with
+        no reordering copy (0.4 s less); for code that only picks a few
+        images (``X[idx]`` returns a C-ordered copy of those).
 
     Returns
     -------
@@ -188,6 +193,11 @@ def load_cifar10(root=None, download=True):
         except DatasetError as exc:
             raise type(exc)(f"{where}, and fetching it failed:\n{exc}") from exc
     train = [_read_batch(folder / name) for name in TRAIN_BATCHES]
+    X_test, y_test = _read_batch(folder / "test_batch")
+    y_train = np.concatenate([y for _, y in train])
+    if not contiguous:  # base: one planar block, (N, 3, 32, 32) -> (N, 32, 32, 3)
+        planar = np.concatenate([X.transpose(0, 3, 1, 2) for X, _ in train])
+        return planar.transpose(0, 2, 3, 1), y_train, X_test, y_test
     # copy the transposed views into one C-ordered block (concatenate would
     # keep their channel-planar memory layout, making every later op slower)
     X_train = np.empty((sum(len(y) for _, y in train), _SIDE, _SIDE, _CHANNELS),
@@ -196,8 +206,6 @@ def load_cifar10(root=None, download=True):
     for X, y in train:
         X_train[start:start + len(y)] = X
         start += len(y)
-    y_train = np.concatenate([y for _, y in train])
-    X_test, y_test = _read_batch(folder / "test_batch")
     return X_train, y_train, np.ascontiguousarray(X_test), y_test
 
 

@@ -274,18 +274,16 @@ _TWO_LAYER_VARIANTS = (  # more specific hints first
 # ---- measured result: softmax on CIFAR-10 -----------------------------------
 
 def _measured_case(rng, ctx):
-    X_train, y_train, X_test, y_test = ctx.cifar10()
-    train = rng.choice(len(X_train), min(NUM_MEASURED_TRAIN, len(X_train)), replace=False)
-    val = rng.choice(len(X_test), min(NUM_MEASURED_VAL, len(X_test)), replace=False)
-    images = X_train[train]
+    images, labels, val_images, y_val = ctx.cifar10_sample(rng, NUM_MEASURED_TRAIN,
+                                                           NUM_MEASURED_VAL)
     mean = images.reshape(len(images), -1).mean(axis=0)
     hyper = StudentKwargs("softmax_hyperparameters",
                           {"lr": (0.0, 1.0), "reg": (0.0, 1e6), "num_iters": (1, 1500),
                            "batch_size": (1, 1000)}, required=("lr", "reg"))
     return Call([Student("softmax_loss_vectorized"), Pixels(images, mean),
-                 y_train[train].astype(np.int64)],
+                 labels.astype(np.int64)],
                 {"seed": int(rng.integers(1 << 30))}, kwargs_from=hyper,
-                private={"X_val": Pixels(X_test[val], mean).value(), "y_val": y_test[val]})
+                private={"X_val": Pixels(val_images, mean).value(), "y_val": y_val})
 
 
 def _accuracy_judge(W, call, ctx):

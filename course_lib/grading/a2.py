@@ -281,19 +281,18 @@ NET_ITEM = Item(
 # ---- measured result: a small network on CIFAR-10 ---------------------------------
 
 def _measured_case(rng, ctx):
-    X_train, y_train, X_test, y_test = ctx.cifar10()
-    train = rng.choice(len(X_train), min(NUM_MEASURED_TRAIN, len(X_train)), replace=False)
-    val = rng.choice(len(X_test), min(NUM_MEASURED_VAL, len(X_test)), replace=False)
-    images = downsample(X_train[train])
+    train_images, labels, val_images, y_val = ctx.cifar10_sample(rng, NUM_MEASURED_TRAIN,
+                                                                 NUM_MEASURED_VAL)
+    images = downsample(train_images)
     mean = images.reshape(len(images), -1).mean(axis=0)
     hyper = StudentKwargs("fc_hyperparameters",
                           {"hidden_size": (1, 500), "num_hidden_layers": (1, 3), "lr": (0.0, 1.0),
                            "reg": (0.0, 100.0), "num_iters": (1, 1000), "batch_size": (1, 500),
                            "weight_scale": (0.0, 1.0)}, required=("lr",))
-    return Call([Pixels(images, mean), y_train[train].astype(np.int64)],
+    return Call([Pixels(images, mean), labels.astype(np.int64)],
                 {"seed": int(rng.integers(1 << 30))}, kwargs_from=hyper,
-                private={"X_val": Pixels(downsample(X_test[val]), mean).value(),
-                         "y_val": y_test[val]})
+                private={"X_val": Pixels(downsample(val_images), mean).value(),
+                         "y_val": y_val})
 
 
 def _accuracy_judge(params, call, ctx):

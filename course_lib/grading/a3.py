@@ -159,15 +159,14 @@ def preprocess(images, mean=None, std=None):
 
 
 def _measured_case(rng, ctx):
-    X_train, y_train, X_test, y_test = ctx.cifar10()
-    train = rng.choice(len(X_train), min(NUM_MEASURED_TRAIN, len(X_train)), replace=False)
-    val = rng.choice(len(X_test), min(NUM_MEASURED_VAL, len(X_test)), replace=False)
-    X, mean, std = preprocess(X_train[train])
-    X_val, _, _ = preprocess(X_test[val], mean, std)
+    images, labels, val_images, y_val = ctx.cifar10_sample(rng, NUM_MEASURED_TRAIN,
+                                                           NUM_MEASURED_VAL)
+    X, mean, std = preprocess(images)
+    X_val, _, _ = preprocess(val_images, mean, std)
     hyper = StudentKwargs("convnet_hyperparameters", ALLOWED_HYPERPARAMETERS)
-    return Call([Student("three_layer_convnet_loss"), X, y_train[train].astype(np.int64)],
+    return Call([Student("three_layer_convnet_loss"), X, labels.astype(np.int64)],
                 {"seed": int(rng.integers(1 << 30))}, kwargs_from=hyper,
-                private={"X_val": X_val.astype(np.float64), "y_val": y_test[val]})
+                private={"X_val": X_val.astype(np.float64), "y_val": y_val})
 
 
 def _param_problem(params, image_shape):

@@ -23,6 +23,7 @@ bubblewrap sandbox does not work, unless ``--no-sandbox-i-trust-these``.
 """
 import argparse
 import copy
+import gc
 import os
 import secrets
 import statistics
@@ -212,7 +213,7 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
 
     from . import isolation, sandbox
     from .engine import get_run
-    from .lanes import Lanes, record
+    from .lanes import Lanes, cell_names, record
     from .preprocessors import code_solution_ids_of
     assignment = _assignment(assignment_id)
     students = _students(course, assignment.id, students)
@@ -238,16 +239,17 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
             raise CourseError(f"{assignment.id} is not in the gradebook: run the generate "
                               "(or release) step first") from None
         solution_ids = code_solution_ids_of(source)
+    coursedir = CourseDirectory(config=course.config)
+    late = AssignLatePenalties(config=course.config)
+    late.init_plugin()
     start = time.perf_counter()
-    lanes = Lanes(course.root, seed, lane_processes)  # they start up while the run is made
+    # forked from this process while no other thread runs (Dask's client has threads)
+    lanes = Lanes(course.root, seed, lane_processes, fork=None if client is None else False)
     try:
         run = get_run(assignment.id, seed)
     except BaseException:
         lanes.close()
         raise
-    coursedir = CourseDirectory(config=course.config)
-    late = AssignLatePenalties(config=course.config)
-    late.init_plugin()
     verdicts, failures = {}, {}
     if client is not None:
         run.launcher = DaskLauncher(client)
@@ -257,8 +259,10 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
         verdict, key = _sandbox_verdict(run, path, solution_ids, student)
         return verdict, lanes.convert(assignment.id, student, key, verdict)
 
+    gc.freeze()  # what is loaded by now stays; the run's collections skip it
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, course.gradebook() as gb:
+            names = cell_names(gb, assignment.id)
             futures = {pool.submit(lane, s): s for s in students}
             for future in tqdm(as_completed(futures), total=len(futures), desc="grading",
                                unit="submission", disable=not progress):
@@ -273,8 +277,10 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
                 if "error" in converted:
                     failures[student] = converted["error"]
                     continue
-                record(gb, coursedir, late, assignment.id, student, converted["notebooks"])
+                record(gb, coursedir, late, assignment.id, student, converted["notebooks"],
+                       names)
     finally:
+        gc.unfreeze()
         lanes.close()
         if client is not None:
             run.launcher = sandbox.launch

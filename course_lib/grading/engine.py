@@ -65,11 +65,22 @@ class RunContext:
             if "cifar10" not in self._cache:
                 from course_lib.data import DatasetError, load_cifar10
                 try:
-                    self._cache["cifar10"] = load_cifar10(root=self.data_root, download=False)
+                    self._cache["cifar10"] = load_cifar10(  # cases pick a few images
+                        root=self.data_root, download=False, contiguous=False)
                 except DatasetError as exc:
                     raise GradingSetupError(
                         f"grading needs CIFAR-10 for a measured item: {exc}") from exc
             return self._cache["cifar10"]
+
+    def cifar10_sample(self, rng, num_train, num_val):
+        """``num_train`` CIFAR-10 training images and ``num_val`` test images
+        (uint8, C-ordered) with their labels, each drawn by ``rng`` without
+        replacement: ``(X_train, y_train, X_val, y_val)``."""
+        X_train, y_train, X_test, y_test = self.cifar10()
+        train = rng.choice(len(X_train), min(num_train, len(X_train)), replace=False)
+        val = rng.choice(len(X_test), min(num_val, len(X_test)), replace=False)
+        return (np.ascontiguousarray(X_train[train]), y_train[train],
+                np.ascontiguousarray(X_test[val]), y_test[val])
 
 
 def _readonly(value):
