@@ -180,6 +180,11 @@ def main():
               f"{rate / stock_rate:>9.1f}x   {', '.join(f'{t:.1f}' for t in runs)}")
     print(f"\n2-worker speed-up of the sandboxed grader: {rows[1][3] / rows[2][3]:.2f}x "
           "(goal >= 1.7x)")
+    # each 1-worker run against the 2-worker run right after it (the machine's
+    # speed drifts, so neighbours are the fairest pairs)
+    pairs = [a / b for a, b in zip(rows[1][4], rows[2][4])]
+    print(f"run by run (each 1-worker run / the 2-worker run after it): "
+          f"{', '.join(f'{r:.2f}' for r in pairs)}; median {statistics.median(pairs):.2f}x")
     print(f"sandbox: {detail}")
     print("load average (1, 5, 15 min) before: " + ", ".join(f"{x:.2f}" for x in load_before)
           + "; after: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
