@@ -274,6 +274,8 @@ class _ForkedLane(_LaneProcess):
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         inherited = [f for lane in others for f in (lane.requests, lane.replies)]
+        for stream in (sys.stdout, sys.stderr):  # else the child writes their buffers again
+            stream.flush()
         pid = os.fork()
         if pid == 0:  # the lane
             code = 0
