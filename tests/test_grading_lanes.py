@@ -3,6 +3,7 @@ notebook pass. That they write what nbgrader writes is checked end to end in
 test_grading_nbgrader.py; here: a lane that dies is reported and replaced."""
 import os
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,6 +49,27 @@ def test_forked_lanes_answer_side_by_side_and_end_at_close(tmp_path):
     finally:
         lanes.close()
     assert [lane.proc.returncode for lane in lanes.all] == [0, 0]
+
+
+def test_lanes_are_not_forked_while_another_thread_runs(tmp_path, monkeypatch):
+    """With another thread alive (it could hold a lock at the fork), are the
+    lanes new interpreters, and forked when this thread is the only one?"""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        lanes = Lanes(tmp_path, seed=1, count=1)
+        lanes.close()
+    finally:
+        stop.set()
+        other.join()
+    assert type(lanes.all[0]) is _LaneProcess
+    # earlier tests in this worker may have left threads behind: count only ours
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    lanes = Lanes(tmp_path, seed=1, count=1)
+    lanes.close()
+    assert isinstance(lanes.all[0], _ForkedLane)
 
 
 def _metadata_error(nb):

@@ -180,14 +180,14 @@ def _serve(root, seed):
     SEED``): pickled requests on stdin, pickled results on
     the original stdout (fd 1 is pointed at stderr, so stray prints cannot
     corrupt the replies). Parent and lane are both trusted code."""
-    replies = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
+    _run_lane(root, seed, sys.stdin.buffer, os.fdopen(os.dup(1), "wb"))
+
+
+def _run_lane(root, seed, requests, replies):
+    """Set up a lane process and serve ``requests`` until they end."""
+    os.dup2(2, 1)  # stray prints go to stderr
     sys.stdout = sys.stderr
     _init_lane(root, seed)
-    _loop(sys.stdin.buffer, replies)
-
-
-def _loop(requests, replies):
     gc.freeze()  # the imported modules and config stay; collections skip them
     while True:
         try:
@@ -284,11 +284,8 @@ class _ForkedLane(_LaneProcess):
                 os.close(reply_r)
                 for f in inherited:
                     os.close(f.fileno())
-                os.dup2(2, 1)  # stray prints go to stderr
-                sys.stdout = sys.stderr
-                _init_lane(root, seed)
                 with open(request_r, "rb") as requests, open(reply_w, "wb") as replies:
-                    _loop(requests, replies)
+                    _run_lane(root, seed, requests, replies)
             except BaseException:  # noqa: B036 - report, then leave without cleanup
                 import traceback
                 traceback.print_exc()
