@@ -55,6 +55,7 @@ from course_lib import conv
 from course_lib.conv import (conv_backward_fast, conv_backward_naive,
                              conv_forward_fast, conv_forward_naive)
 from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
+from machine import describe  # bench/machine.py: the CPU beside every figure
 
 CONV_CASES = [  # name, x shape, w shape, stride, pad, target vs torch
     ("conv 7x7 pad 3", (50, 3, 32, 32), (32, 3, 7, 7), 1, 3, 1.25),
@@ -223,6 +224,7 @@ def main():
                              "(with more threads it adds up every thread's "
                              "time, including BLAS threads spinning idle)")
     args = parser.parse_args()
+    print(describe(), flush=True)
     clock = CLOCKS[args.clock]
     thread_counts = [int(t) for t in args.threads.split(",")]
     dtypes = [np.dtype(d).type for d in args.dtypes.split(",")]

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import nbformat
 
+from machine import describe  # bench/machine.py: the CPU beside every figure
+
 ROOT = Path(__file__).resolve().parents[1]
 AID = "a1_knn_linear"
 BIN = Path(sys.executable).parent
@@ -118,6 +120,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3,
                         help="interleaved runs of the sandboxed grader per worker count")
     args = parser.parse_args()
+    print(describe(), flush=True)
 
     from course_lib.data import data_dir
     from course_lib.grading import isolation

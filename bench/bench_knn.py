@@ -18,6 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from course_lib.classifiers import KNearestNeighbor
+from machine import describe  # bench/machine.py: the CPU beside every figure
 
 NUM_TEST, NUM_TRAIN, DIM = 500, 5000, 3072
 
@@ -62,6 +63,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", default="1,2", help="BLAS thread counts, e.g. 1,2")
     args = parser.parse_args()
+    print(describe(), flush=True)
     thread_counts = [int(t) for t in args.threads.split(",")]
     flops = 2.0 * NUM_TEST * NUM_TRAIN * DIM
     rng = np.random.default_rng(0)

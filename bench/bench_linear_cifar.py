@@ -46,6 +46,7 @@ from threadpoolctl import threadpool_limits
 
 from course_lib.classifiers import KNearestNeighbor, LinearSVM, Softmax, cross_validate_knn
 from course_lib.data import get_cifar10_data
+from machine import describe  # bench/machine.py: the CPU beside every figure
 
 K_CHOICES = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
 # (learning rates, regs) searched for each linear model, ends of log-spaced grids
@@ -224,6 +225,7 @@ def main():
                              "without their mirror images")
     parser.add_argument("--blas-threads", type=int, default=1)
     args = parser.parse_args()
+    print(describe(), flush=True)
     grid_size = args.grid_size or (2 if args.quick else 3)
     settings = dict(num_iters=args.num_iters, batch_size=args.batch_size,
                     lr_decay=args.lr_decay,

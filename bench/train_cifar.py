@@ -37,6 +37,7 @@ from course_lib import optim
 from course_lib.data import get_cifar10_data
 from course_lib.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 from course_lib.solver import Solver
+from machine import describe  # bench/machine.py: the CPU beside every figure
 
 NUM_TRAIN_FULL = 49000
 IMAGE_SHAPE = (3, 32, 32)
@@ -285,6 +286,7 @@ def main(argv=None):
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=args.threads, user_api="blas")
     names = args.only or list(CONFIGS)
+    print(describe(), flush=True)
 
     print_timing(names, batch_size=64, repeats=3 if args.quick else 7)
     if args.timing_only:

@@ -17,7 +17,7 @@ from course_lib.classifiers import (KNearestNeighbor, cross_validate_knn,
                                     softmax_loss_vectorized, svm_loss_vectorized)
 from course_lib.grading.a1 import (ACCURACY_THRESHOLD, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
                                    _two_layer_reference, _train_reference)
-from course_lib.grading.authoring import answer, code, lit, md, solution, tests, toy, write_notebook
+from course_lib.grading.authoring import answer, array_lit, code, lit, md, solution, tests, toy, write_notebook
 
 OUT = Path(__file__).resolve().parent / "a1_knn_linear" / "a1_knn_linear.ipynb"
 
@@ -381,7 +381,7 @@ def cells():
         with visible_test("compute_distances_two_loops"):
             dists = compute_distances_two_loops(X_toy, X_train_toy)
             check_shape("dists", dists, (2, 3))
-            check_close("dists", dists, np.array({D_TOY.tolist()}))
+            check_close("dists", dists, {array_lit(D_TOY)})
         """),
         solution("compute_distances_one_loop", SOL_ONE_LOOP),
         tests("a1.compute_distances_one_loop", visible="""
@@ -440,7 +440,7 @@ def cells():
         with visible_test("cross_validate_k"):
             acc = cross_validate_k(X_cv, y_cv, [1, 3], num_folds=4)
             check_shape("accuracies", acc, (2, 4))
-            check_close("accuracies", acc, np.array({CV_EXPECTED.tolist()}))
+            check_close("accuracies", acc, {array_lit(CV_EXPECTED)})
         """),
         code("""
         # Cross-validate on the first 2,000 training images (5 folds) to keep the notebook fast.
@@ -506,7 +506,7 @@ def cells():
         with visible_test("svm_loss_vectorized"):
             loss, dW = svm_loss_vectorized(W_toy, X_toy, y_toy, 0.1)
             check_close("loss (toy example)", loss, {lit(SVM_LOSS)})
-            check_close("dW (toy example)", dW, np.array({SVM_DW.tolist()}))
+            check_close("dW (toy example)", dW, {array_lit(SVM_DW)})
             with timed("naive"):
                 loss_naive, dW_naive = svm_loss_naive(W_small, X_dev_b, y_dev, 1e3)
             with timed("vectorized"):
@@ -553,7 +553,7 @@ def cells():
         with visible_test("softmax_loss_vectorized"):
             loss, dW = softmax_loss_vectorized(W_toy, X_toy, y_toy, 0.1)
             check_close("loss (toy example)", loss, {lit(SOFT_LOSS)})
-            check_close("dW (toy example)", dW, np.array({SOFT_DW.tolist()}))
+            check_close("dW (toy example)", dW, {array_lit(SOFT_DW)})
             loss, _ = softmax_loss_vectorized(W_toy * 1000, X_toy, y_toy, 0.0)
             check_true(np.isfinite(loss), "the loss overflows for large scores: subtract the max score")
             with timed("naive"):
@@ -576,8 +576,8 @@ def cells():
                                                      num_iters=15, batch_size=8, seed=3)
             check_shape("W", W_lin, (4, 3))
             check_shape("loss_history", np.asarray(history), (15,))
-            check_close("W after 15 steps", W_lin, np.array({W_TRAIN.tolist()}))
-            check_close("loss_history", history, np.array({HIST_TRAIN.tolist()}))
+            check_close("W after 15 steps", W_lin, {array_lit(W_TRAIN)})
+            check_close("loss_history", history, {array_lit(HIST_TRAIN)})
         """),
         code("""
         # Tune the softmax classifier on the validation set. Try a few learning rates and
@@ -651,7 +651,7 @@ def cells():
         tests("a1.two_layer_loss", setup=NET_TOY, visible=f"""
         from course_lib.gradcheck import eval_numerical_gradient
         with visible_test("two_layer_loss"):
-            check_close("scores", two_layer_loss(params_toy, X_net), np.array({NET_SCORES.tolist()}))
+            check_close("scores", two_layer_loss(params_toy, X_net), {array_lit(NET_SCORES)})
             loss, grads = two_layer_loss(params_toy, X_net, y_net, reg=0.05)
             check_close("loss", loss, {lit(NET_LOSS)})
             for name in ("W1", "b1", "W2", "b2"):

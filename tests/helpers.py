@@ -54,3 +54,32 @@ def check_layer(forward, backward, *args, seed=0, h=1e-6, tol=1e-7, wrt=None,
             f"{getattr(forward, '__name__', repr(forward))}: gradient of argument {pos} has relative error "
             f"{errors[pos]:.2e} (tolerance {tol:.0e})")
     return errors
+
+
+# ---- comparing results that add the same terms in another order ------------
+#
+# Threads, BLAS kernels (AVX2 vs AVX-512) and CPUs add the terms of a sum in
+# different orders, so the same computation differs in its last bits from one
+# machine, build or thread count to another. Such comparisons must not use an
+# element-wise relative error (an entry that nearly cancels can differ by
+# 100% of itself) nor bit equality: they compare the difference with the
+# array's scale, and allow the rounding error of an n-term sum.
+
+def scaled_error(actual, expected):
+    """``max|a - e| / max|e|``: the difference relative to the result's scale
+    (not element by element). Shapes must match."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"shapes {actual.shape} != {expected.shape}"
+    if actual.size == 0:
+        return 0.0
+    scale = max(float(np.max(np.abs(expected))), np.finfo(np.float64).tiny)
+    return float(np.max(np.abs(actual - expected))) / scale
+
+
+def sum_tolerance(dtype, n_terms, safety=10.0):
+    """Tolerance on ``scaled_error`` for two orders of summing ``n_terms``
+    products in ``dtype``: rounding errors of random-signed terms grow like
+    ``eps * sqrt(n)`` (float32 eps 1.2e-7, float64 2.2e-16); ``safety``
+    covers the constant and the inputs' own rounding."""
+    return safety * float(np.finfo(dtype).eps) * float(np.sqrt(max(n_terms, 1)))

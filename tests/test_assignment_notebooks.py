@@ -108,6 +108,49 @@ def test_committed_source_matches_its_builder(alias):
     assert [c.get("metadata") for c in built.cells] == [c.get("metadata") for c in committed.cells]
 
 
+# Another machine, emulated on this one: other OpenBLAS kernels, numpy's
+# ufunc loops without AVX-512 (and without AVX2 in the second), two BLAS
+# threads. Each changes the last bits of matrix products, exp and log.
+OTHER_MACHINES = {
+    "haswell-kernels-no-avx512": {
+        "OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "2",
+        "NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512VL AVX512BW AVX512DQ "
+                                    "AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL X86_V4"},
+    "sandybridge-kernels-no-avx2": {
+        "OPENBLAS_CORETYPE": "Sandybridge", "OPENBLAS_NUM_THREADS": "1",
+        "NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512VL AVX512BW AVX512DQ "
+                                    "AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL X86_V4 "
+                                    "AVX2 FMA3 X86_V3"},
+}
+_DUMP_CELLS = """
+import importlib.util, json, sys
+loader = importlib.util.spec_from_file_location("builder", sys.argv[1])
+builder = importlib.util.module_from_spec(loader)
+loader.loader.exec_module(builder)
+json.dump([[c.source, c.get("metadata")] for c in builder.cells()], sys.stdout)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("machine", list(OTHER_MACHINES))
+@pytest.mark.parametrize("alias", list(ASSIGNMENTS))
+def test_builder_writes_the_same_source_on_another_machine(alias, machine):
+    """Does the builder, run where BLAS and numpy's SIMD loops round
+    differently, still write the committed source byte for byte? (The
+    expected values are rounded to 10 significant digits.)"""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")}
+    env.update(OTHER_MACHINES[machine])
+    run = subprocess.run([sys.executable, "-c", _DUMP_CELLS,
+                          str(ROOT / "solutions" / ASSIGNMENTS[alias][0])],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    committed = read_notebook(_paths(alias)[1])
+    built = json.loads(run.stdout)
+    assert [source for source, _ in built] == [c.source for c in committed.cells]
+    assert [meta for _, meta in built] == [c.get("metadata") for c in committed.cells]
+
+
 @pytest.mark.slow
 def test_assignments_folder_is_up_to_date(tmp_path, assignment):
     """Does regenerating the release from solutions/ reproduce assignments/ exactly?"""

@@ -309,3 +309,23 @@ def test_sandbox_sees_no_course_folder_and_no_network(tmp_path):
     assert "solutions False" in lines and "course_lib False" in lines
     assert "write no" in lines and "net no" in lines and "tmp yes" in lines
     assert "uid 0" not in lines
+
+
+def test_a_venv_behind_a_symbolic_link_works_in_the_sandbox(tmp_path):
+    """A ``.venv`` that is a link to a shared environment: does the sandbox
+    self-test pass when grading runs from the link's path? (The link itself
+    does not exist in the sandbox; the environment's real folder does.)"""
+    import subprocess
+    from pathlib import Path
+    link = tmp_path / "venv-link"
+    link.symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    python = link / "bin" / Path(sys.executable).name
+    code = ("from course_lib.grading import isolation\n"
+            "ok, detail = isolation.self_test()\nprint(ok, detail)\n"
+            "print(isolation.sandbox_python())")
+    run = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    first, second = run.stdout.strip().splitlines()
+    assert first.startswith("True"), first
+    assert not second.startswith(str(link)), second

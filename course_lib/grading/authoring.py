@@ -121,11 +121,54 @@ def toy(snippet):
     return snippet, namespace
 
 
+# Expected values are written with LITERAL_DIGITS significant digits (of the
+# largest entry, for an array): far finer than any visible check's tolerance
+# (1e-8 relative to the largest entry, or looser), far coarser than the
+# last-digit differences between BLAS builds, CPUs and thread counts (around
+# 1e-16 relative). So a rebuild on another machine writes the same notebook,
+# byte for byte. An array is rounded on one grid, set by its largest entry: an
+# entry that should be 0 but comes out as 1e-17 on one machine and -3e-17 on
+# another is written as 0.0 on both.
+LITERAL_DIGITS = 10
+
+
+def _fixed_text(x, decimals):
+    """``x`` rounded to ``decimals`` places, as a short float literal."""
+    text = f"{float(x):.{decimals}f}" if decimals > 0 else f"{round(float(x))}.0"
+    if "." in text:
+        text = text.rstrip("0")
+        text = text + "0" if text.endswith(".") else text
+    return "0.0" if text in ("-0.0",) else text
+
+
+def _grid_texts(values):
+    """Literals for the float ``values``, rounded on one grid of
+    LITERAL_DIGITS significant digits of the largest magnitude."""
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("an expected value is NaN or infinite")
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest == 0.0:
+        return ["0.0"] * values.size
+    decimals = LITERAL_DIGITS - 1 - int(np.floor(np.log10(largest)))
+    if decimals > 24:          # tiny numbers: keep them in e-notation instead
+        return [f"{v:.{LITERAL_DIGITS}e}" for v in values.ravel()]
+    return [_fixed_text(v, decimals) for v in values.ravel()]
+
+
 def lit(x):
-    """A float literal that round-trips."""
-    return repr(float(x))
+    """A float literal of ``x`` with LITERAL_DIGITS significant digits."""
+    return _grid_texts([x])[0]
 
 
 def array_lit(a):
-    """An ``np.array([...])`` literal that round-trips."""
-    return f"np.array({np.asarray(a).tolist()!r})"
+    """An ``np.array([...])`` literal of float ``a``, all entries rounded on
+    the grid of LITERAL_DIGITS significant digits of the largest one."""
+    a = np.asarray(a, dtype=np.float64)
+    texts = iter(_grid_texts(a))
+
+    def nest(shape):
+        if not shape:
+            return next(texts)
+        return "[" + ", ".join(nest(shape[1:]) for _ in range(shape[0])) + "]"
+    return f"np.array({nest(a.shape)})"

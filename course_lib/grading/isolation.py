@@ -90,7 +90,7 @@ def _run_self_test():
                     "try:\n    s.connect(('1.1.1.1', 53)); net = 'net'\n"
                     "except OSError:\n    net = 'nonet'\n"
                     "print(os.getuid(), net, os.path.exists(" + repr(str(secret)) + "))")
-            inner = [sys.executable, "-I", "-S", "-c", code]
+            inner = [sandbox_python(), "-I", "-S", "-c", code]
             cmd = bwrap_command(inner, work, ["out"], 64 * 1024 ** 2, uid, {"PATH": "/usr/bin"})
             if uid is not None:
                 os.chown(work / "out", uid, uid)
@@ -104,7 +104,12 @@ def _run_self_test():
     want = f"{uid if uid is not None else NOBODY} nonet"
     if proc.returncode != 0 or proc.stdout.strip() != f"{want} False":
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return False, f"bwrap self-test failed (exit {proc.returncode}): {detail[0]}"
+        cause = ""
+        if proc.returncode == 127 or "failed to execute" in detail[0]:
+            cause = (f" (the sandbox could not start the interpreter {sandbox_python()}: "
+                     f"it binds only {', '.join(map(str, _interpreter_roots()))}; is the "
+                     "interpreter or its virtual environment outside them?)")
+        return False, f"bwrap self-test failed (exit {proc.returncode}): {detail[0]}{cause}"
     return True, f"bwrap works (student code runs as uid {want.split()[0]}, no network)"
 
 
@@ -115,8 +120,11 @@ def require():
     ok, detail = self_test()
     if not ok:
         raise SandboxUnavailable(
-            f"cannot grade untrusted code: {detail}. Install bubblewrap (the Makefile's "
-            "`make deps` does), or, only for code you trust, pass --no-sandbox-i-trust-these "
+            f"cannot grade untrusted code: {detail}. "
+            + ("Install bubblewrap: `sudo apt-get install bubblewrap` (as root in the course "
+               "folder, `make system-deps` installs it with the course's other Debian "
+               "packages). " if _bwrap() is None else "")
+            + "Only for code you trust: pass --no-sandbox-i-trust-these "
             "(or set COURSE_GRADING_NO_SANDBOX=1).")
 
 
@@ -184,6 +192,19 @@ def kill_uid(uid, sig=signal.SIGKILL):
         if sig != signal.SIGKILL:
             break
     return count
+
+
+def sandbox_python():
+    """The path of this interpreter that also works inside the sandbox.
+
+    A virtual environment is found from the *unresolved* path of its
+    ``bin/python`` link (``pyvenv.cfg`` one folder up), so the link itself
+    must stay; but the folders above it may be symbolic links (a ``.venv``
+    that links to a shared environment), which do not exist in the sandbox.
+    So: the real path of ``bin/``, plus the link's own name.
+    """
+    exe = Path(sys.executable)
+    return str(exe.parent.resolve() / exe.name)
 
 
 def _interpreter_roots():

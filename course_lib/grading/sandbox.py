@@ -197,7 +197,7 @@ def launch(argv, workdir, limits=Limits(), log_dir=None, writable=("out",), watc
     for sub in writable:
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     sandboxed = isolation.mode() == "bwrap"
-    python = [sys.executable, "-I", "-S", "-B", *map(str, argv)]
+    python = [isolation.sandbox_python(), "-I", "-S", "-B", *map(str, argv)]
     start = time.perf_counter()
     with isolation.UidLease() if sandboxed else _NoLease() as uid:
         if sandboxed:
