@@ -2,13 +2,15 @@
 import numpy as np
 import pytest
 
-from course_lib.gradcheck import eval_numerical_gradient, rel_error
+from course_lib.gradcheck import eval_numerical_gradient
 from course_lib.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
+from tests.helpers import gradient_error
 from course_lib.models.naming import (is_weight, layer_of, param_name, parse_param_name)
 
 
 def model_gradient_errors(model, X, y, h=1e-5):
-    """Relative error of every parameter's analytic gradient against centred differences.
+    """Error of every parameter's analytic gradient against centred differences,
+    relative to the gradient's scale (tests.helpers.gradient_error).
 
     The dropout stream is rewound before every evaluation so that all of them
     use the same masks. A parameter whose true gradient is zero (the bias of a
@@ -31,7 +33,7 @@ def model_gradient_errors(model, X, y, h=1e-5):
             assert np.abs(numeric).max() < 1e-8, f"{name}: analytic gradient 0 but numeric not"
             errors[name] = 0.0
         else:
-            errors[name] = rel_error(numeric, grads[name])
+            errors[name] = gradient_error(numeric, grads[name])
     return errors
 
 
