@@ -95,7 +95,7 @@ CONFIGS = {
     "two_layer": Config(
         name="two_layer",
         make_model=lambda seed: TwoLayerNet(hidden_dim=500, weight_scale=np.sqrt(2 / 3072),
-                                            reg=5e-3, dtype=np.float32, seed=seed),
+                                            reg=2.5e-3, dtype=np.float32, seed=seed),
         layout="flat",
         solver=dict(update_rule=optim.adam, optim_config={"lr": 5e-4}, lr_decay=0.95,
                     batch_size=200, num_epochs=20),
@@ -108,7 +108,7 @@ CONFIGS = {
         # shifts and keep 0.7 validation accuracy was 0.503 after 6 epochs,
         # against 0.517 here; 15 epochs of ~0.45 CPU-min each (one thread).
         make_model=lambda seed: FullyConnectedNet(
-            [1024, 512, 256], normalization="batchnorm", dropout_keep_ratio=0.8, reg=1e-4,
+            [1024, 512, 256], normalization="batchnorm", dropout_keep_ratio=0.8, reg=5e-5,
             init="he", dtype=np.float32, seed=seed),
         layout="flat",
         solver=dict(update_rule=optim.adam, optim_config={"lr": 1e-3}, lr_decay=0.85,
@@ -119,7 +119,7 @@ CONFIGS = {
     "three_layer_conv": Config(
         name="three_layer_conv",
         make_model=lambda seed: ThreeLayerConvNet(num_filters=32, filter_size=7, hidden_dim=500,
-                                                  weight_scale=1e-2, reg=1e-3,
+                                                  weight_scale=1e-2, reg=5e-4,
                                                   dtype=np.float32, seed=seed),
         layout="images",
         solver=dict(update_rule=optim.adam, optim_config={"lr": 1e-3}, lr_decay=0.9,
@@ -133,7 +133,7 @@ CONFIGS = {
         # within the hour more epochs of the smaller net are worth more.
         make_model=lambda seed: ConvNet(
             conv_blocks=[(32,), (64,), (128,)], pool_every_block=True,
-            hidden_dims=(256,), normalization="batchnorm", dropout_keep_ratio=0.7, reg=5e-4,
+            hidden_dims=(256,), normalization="batchnorm", dropout_keep_ratio=0.7, reg=2.5e-4,
             init="he", dtype=np.float32, seed=seed),
         layout="images",
         # 8 epochs of ~3 CPU-min (one BLAS thread): light augmentation and

@@ -15,7 +15,7 @@ import numpy as np
 
 from course_lib.classifiers import (KNearestNeighbor, cross_validate_knn,
                                     softmax_loss_vectorized, svm_loss_vectorized)
-from course_lib.grading.a1 import (ACCURACY_THRESHOLD, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
+from course_lib.grading.a1 import (ACCURACY_RAMP, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
                                    _two_layer_reference, _train_reference)
 from course_lib.grading.authoring import answer, array_lit, code, lit, md, solution, tests, toy, write_notebook
 
@@ -319,8 +319,9 @@ def cells():
         **softmax** (softmax 分类器) losses with their gradients, **minibatch stochastic gradient descent**
         (小批量随机梯度下降), and the forward and backward pass of a **two-layer network** (两层神经网络).
 
-        **How this notebook is graded.** Write code only in the marked region of each solution cell (from the
-        comment line `### BEGIN ...` to the line `### END ...`), and do not rename the functions. Each function is graded by hidden tests that call it on fresh inputs
+        **How this notebook is graded.** Write code only where a solution cell says `# YOUR CODE HERE` (replace that line and the
+        `raise NotImplementedError()` below it), and do not rename the functions or change their
+        arguments. Each function is graded by hidden tests that call it on fresh inputs
         you have not seen (including edge cases) and compare every output with a reference implementation:
         each output earns its own points (for example, the loss 2 points and the gradient 2 points), and the
         feedback says which output is wrong, on which kind of input, and by how much.
@@ -329,10 +330,17 @@ def cells():
           imported as `np`. It does not run the other cells, so a solution cell must not use variables that
           other cells create (such as `X_train`). Define functions there; experiment in other cells.
         - Using the course library's reference implementation in your answers (`course_lib.classifiers`,
-          `course_lib.layers`, `course_lib.losses`, ...) scores 0 for that item. `course_lib.data` and
-          `course_lib.gradcheck` are allowed.
+          `course_lib.layers`, `course_lib.losses`, ...) scores 0 for that item. `course_lib.data` is
+          available to your functions; `course_lib.gradcheck` is for your own checks in other cells (a
+          numerical gradient is not an answer where the analytic gradient is asked for, so graded
+          functions cannot call it).
         - The cells below each function are visible tests. They print what they check and the value to
-          expect; passing them is a good sign, not the grade.
+          expect, and mark each test `[passed]`, `[FAILED]`, `[ERROR]` or `[not done]`; passing them is a
+          good sign, not the grade.
+        - **Validate** (`nbgrader validate <notebook>`, or the Validate button) runs the whole notebook in a
+          fresh kernel and lists every visible test that does not pass and every function still
+          unwritten. It does not run the hidden tests, so "Success" means the visible checks pass, not a
+          score.
         - Three short written questions are graded by hand.
         - Keep the notebook fast: the whole notebook should run in about a minute.
         """),
@@ -343,8 +351,8 @@ def cells():
         import numpy as np
 
         from course_lib.data import CIFAR10_CLASSES, get_cifar10_data
-        from course_lib.grading.visible import (check_close, check_equal, check_gradient, check_shape,
-                                                check_true, timed, visible_test)
+        from course_lib.grading.visible import (check_accuracy, check_close, check_equal, check_gradient,
+                                                check_shape, check_true, timed, visible_test)
 
         plt.rcParams["figure.dpi"] = 90
         """),
@@ -499,7 +507,8 @@ def cells():
             loss, dW = svm_loss_naive(W_small, X_dev_b, y_dev, 0.0)
             print(f"  loss with tiny W: {{loss:.3f}} (expected close to 9 = C - 1: every margin is about 1)")
             check_gradient(lambda w: svm_loss_naive(w, X_dev_b[:50], y_dev[:50], 1e2)[0], W_small,
-                           svm_loss_naive(W_small, X_dev_b[:50], y_dev[:50], 1e2)[1], tol=1e-5)
+                           svm_loss_naive(W_small, X_dev_b[:50], y_dev[:50], 1e2)[1], tol=1e-6,
+                           kinks=True)
         """),
         solution("svm_loss_vectorized", SOL_SVM_VEC),
         tests("a1.svm_loss_vectorized", visible=f"""
@@ -599,8 +608,10 @@ def cells():
         Return your chosen hyperparameters from `softmax_hyperparameters()` (`num_iters` at most 1500).
         The grader trains `train_linear_classifier(softmax_loss_vectorized, ...)`, with **your** two
         functions and these settings, on {NUM_MEASURED_TRAIN:,} CIFAR-10 training images it picks, and
-        measures the accuracy on {NUM_MEASURED_VAL:,} held-out images you never see. At least
-        {ACCURACY_THRESHOLD:.2f} earns the 3 points. The cell after yours does the same on your data.
+        measures the accuracy on {NUM_MEASURED_VAL:,} held-out images you never see (the same images in
+        every grading run of your course, so a regrade gives the same accuracy). From
+        {ACCURACY_RAMP.full:.2f} you earn the 3 points; between {ACCURACY_RAMP.floor:.2f} and
+        {ACCURACY_RAMP.full:.2f}, a share in proportion. The cell after yours does the same on your data.
         """),
         solution("softmax_hyperparameters", SOL_HYPER),
         tests("a1.softmax_accuracy", visible=f"""
@@ -611,7 +622,7 @@ def cells():
             W_best, history = train_linear_classifier(softmax_loss_vectorized, X_train_b, y_train, seed=0,
                                                       **hyper)
             val_acc = np.mean(np.argmax(X_val_b @ W_best, axis=1) == y_val)
-            print(f"  validation accuracy {{val_acc:.3f}} (aim for at least {ACCURACY_THRESHOLD:.2f})")
+            check_accuracy("validation accuracy", val_acc, {ACCURACY_RAMP.floor!r}, {ACCURACY_RAMP.full!r})
         """),
         code("""
         # Each column of W is a template of its class (the bias row removed).

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib import layers, optim
-from course_lib.grading.a2 import (ACCURACY_THRESHOLD, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
+from course_lib.grading.a2 import (ACCURACY_RAMP, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
                                    fc_net_reference)
 from course_lib.grading.a2_layers import batchnorm_forward_reference
 from course_lib.grading.authoring import (answer, array_lit, code, lit, md, solution, tests, toy,
@@ -139,8 +139,9 @@ def fc_net_loss(params, X, y=None, reg=0.0):
              number of weight matrices in params (L >= 1).
     X : (N, D);  y : (N,) labels or None;  reg : L2 strength.
     If y is None, return the scores (N, C). Otherwise return (loss, grads) with
-    loss = mean softmax loss + 0.5 * reg * (sum(W1**2) + ... + sum(WL**2)) (the biases
-    are not regularized) and grads a dict with the same keys and shapes as params.
+    loss = mean softmax loss + reg * (sum(W1**2) + ... + sum(WL**2)) (the biases are
+    not regularized; the gradient of reg * sum(W**2) is 2 * reg * W) and grads a dict
+    with the same keys and shapes as params.
     Use your affine and ReLU layers.
     """
     num_layers = len([name for name in params if name.startswith("W")])
@@ -163,8 +164,8 @@ def fc_net_loss(params, X, y=None, reg=0.0):
         dout, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(dout, affine_cache)
     for i in range(1, num_layers + 1):
         W = params[f"W{i}"]
-        loss += 0.5 * reg * np.sum(W * W)
-        grads[f"W{i}"] = grads[f"W{i}"] + reg * W
+        loss += reg * np.sum(W * W)
+        grads[f"W{i}"] = grads[f"W{i}"] + 2 * reg * W
     return float(loss), grads
     ### END SOLUTION
 '''
@@ -377,7 +378,7 @@ def fc_hyperparameters():
     "hidden_size" (at most 500), "num_hidden_layers" (1 to 3), "lr", "reg",
     "num_iters" (at most 1000), "batch_size" (at most 500), "weight_scale"."""
     ### BEGIN SOLUTION
-    return {"hidden_size": 100, "num_hidden_layers": 1, "lr": 1e-4, "reg": 0.5,
+    return {"hidden_size": 100, "num_hidden_layers": 1, "lr": 1e-4, "reg": 0.25,
             "num_iters": 400, "batch_size": 100, "weight_scale": 1e-3}
     ### END SOLUTION
 '''
@@ -396,8 +397,9 @@ def cells():
         **batch normalization** (批量归一化) and **inverted dropout** (反向随机失活), and finally a network
         trained on CIFAR-10.
 
-        **How this notebook is graded.** Write code only in the marked region of each solution cell (from the
-        comment line `### BEGIN ...` to the line `### END ...`), and do not rename the functions. Hidden
+        **How this notebook is graded.** Write code only where a solution cell says `# YOUR CODE HERE` (replace that line and the
+        `raise NotImplementedError()` below it), and do not rename the functions or change their
+        arguments. Hidden
         tests call each function on fresh inputs you have not seen (edge cases included) and compare every
         output with a reference implementation: each output earns its own points (for example, for a
         backward pass: `dx`, `dw` and `db` separately), and the feedback says which output is wrong, on which
@@ -410,9 +412,16 @@ def cells():
           whatever you like; a wrong forward pass usually makes its backward pass wrong too.
         - Using the course library's reference implementation (`course_lib.layers`, `course_lib.optim`,
           `course_lib.normalization`, `course_lib.models`, ...) in your answers scores 0 for that item.
-          `course_lib.data` and `course_lib.gradcheck` are allowed.
+          `course_lib.data` is available to your functions; `course_lib.gradcheck` is for your own checks
+          in other cells (graded functions cannot call it: a numerical gradient is not an answer where
+          the analytic one is asked for).
         - The cells below each function are visible tests: they print what they check and the value to
-          expect. Passing them is a good sign, not the grade.
+          expect, and mark each test `[passed]`, `[FAILED]`, `[ERROR]` or `[not done]`. Passing them is a
+          good sign, not the grade.
+        - **Validate** (`nbgrader validate <notebook>`, or the Validate button) runs the whole notebook in a
+          fresh kernel and lists every visible test that does not pass and every function still
+          unwritten. It does not run the hidden tests, so "Success" means the visible checks pass, not a
+          score.
         - Three short written questions are graded by hand.
         """),
         code("""
@@ -421,8 +430,8 @@ def cells():
 
         from course_lib.data import load_cifar10
         from course_lib.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array
-        from course_lib.grading.visible import (check_close, check_equal, check_shape, check_true,
-                                                timed, visible_test)
+        from course_lib.grading.visible import (check_accuracy, check_close, check_equal, check_shape,
+                                                check_true, timed, visible_test)
 
         plt.rcParams["figure.dpi"] = 90
         """),
@@ -496,9 +505,10 @@ def cells():
         the softmax loss. The forward pass keeps each layer's cache; the backward pass visits the layers in
         reverse order, handing each one the gradient the layer above returned.
 
-        **L2 regularization** (L2 正则化) adds $\frac{1}{2}\lambda \sum_l \sum W_l^2$ to the loss (`reg` is
-        $\lambda$; the factor $\frac12$ makes its gradient simply $\lambda W_l$). Biases are not
-        regularized. The softmax loss is given in the cell; it already divides by $N$.
+        **L2 regularization** (L2 正则化) adds $\lambda \sum_l \sum W_l^2$ to the loss (`reg` is
+        $\lambda$), so each weight gradient gets $2\lambda W_l$: the same convention as A1's losses and
+        `course_lib` (CS231n writes $\frac{1}{2}\lambda \sum W^2$ with gradient $\lambda W$, which is our
+        penalty with half the `reg`). Biases are not regularized. The softmax loss is given in the cell; it already divides by $N$.
 
         With small random weights every class gets about the same score, so the loss starts near
         $\log C$.
@@ -725,9 +735,11 @@ def cells():
         `train_fc_net` runs minibatch training with your `fc_net_loss` and `adam`. Choose hyperparameters
         (超参数) in `fc_hyperparameters()`: the grader trains `train_fc_net` with them on
         {NUM_MEASURED_TRAIN:,} CIFAR-10 training images it picks and measures the accuracy on
-        {NUM_MEASURED_VAL:,} held-out images you never see. At least **{ACCURACY_THRESHOLD:.2f}** earns the 3
-        points (chance is 0.10; the reference solution reaches about 0.39 in a few seconds). The graded run
-        must finish within 2 minutes, so keep the network and the number of steps modest. Raw pixels are
+        {NUM_MEASURED_VAL:,} held-out images you never see (the same images in every grading run of your
+        course, so a regrade gives the same accuracy). From **{ACCURACY_RAMP.full:.2f}** you earn the 3
+        points; between {ACCURACY_RAMP.floor:.2f} and {ACCURACY_RAMP.full:.2f}, a share in proportion
+        (chance is 0.10). The graded run may use 2 minutes of CPU time, so keep the network and the number
+        of steps modest. Raw pixels are
         about 60 on average in absolute value: start with small weights and a small learning rate.
         """),
         code("""
@@ -757,7 +769,7 @@ def cells():
                 params = train_fc_net(X_train, y_train, seed=0, **hyper)
             scores = fc_net_loss(params, X_val)
             val_acc = np.mean(np.argmax(scores, axis=1) == y_val)
-            print(f"  validation accuracy {{val_acc:.3f}} (aim for at least {ACCURACY_THRESHOLD:.2f})")
+            check_accuracy("validation accuracy", val_acc, {ACCURACY_RAMP.floor!r}, {ACCURACY_RAMP.full!r})
             W1 = params["W1"][:-1].T.reshape(-1, 16, 16, 3)[:10]
             fig, axes = plt.subplots(1, 10, figsize=(12, 1.6))
             for ax, w in zip(axes, W1):

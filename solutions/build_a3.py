@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.conv import conv_forward_naive
-from course_lib.grading.a3 import (ACCURACY_THRESHOLD, ALLOWED_HYPERPARAMETERS,
+from course_lib.grading.a3 import (ACCURACY_RAMP, ALLOWED_HYPERPARAMETERS,
                                    NUM_MEASURED_TRAIN, NUM_MEASURED_VAL, convnet_reference)
 from course_lib.grading.authoring import (answer, array_lit, code, lit, md, solution, tests, toy,
                                           write_notebook)
@@ -330,9 +330,9 @@ def cells():
         assemble a small convolutional network from the course library's fast layers, check its
         gradients, and train it on CIFAR-10.
 
-        **How this notebook is graded.** Write code only in the marked region of each solution cell
-        (from the comment line `### BEGIN ...` to the line `### END ...`), and do not rename the
-        functions. Each function is graded by hidden tests that call it on fresh inputs you have not
+        **How this notebook is graded.** Write code only where a solution cell says `# YOUR CODE HERE` (replace that line and the
+        `raise NotImplementedError()` below it), and do not rename the functions or change their
+        arguments. Each function is graded by hidden tests that call it on fresh inputs you have not
         seen (stride 2 with padding, non-square inputs and filters, a batch of one image, ties in
         pooling, ...) and compare every output with a reference: each output earns its own points
         (for a backward pass, dx, dw and db separately), and the feedback says which output is
@@ -340,16 +340,22 @@ def cells():
 
         - The grader runs **only your solution cells**, in order, in a fresh Python where `numpy`
           is imported as `np`. Define functions there; experiment in other cells.
-        - A backward pass is graded on the `cache` that **your** forward pass returns, so the two
-          only have to agree with each other.
+        - What each forward pass returns as its `cache` is fixed by its template (the lines after your
+          region), and the backward pass receives the cache that **your** forward pass returned: a
+          wrong forward pass usually makes its backward pass wrong too.
         - `course_lib.data`, `course_lib.gradcheck`, and the fast layers `conv_forward_fast`,
           `conv_backward_fast`, `max_pool_forward_fast`, `max_pool_backward_fast` (from
           `course_lib.conv` and `course_lib.pooling`) are allowed. Anything else from the course
           library (its naive layers, `course_lib.layers`, `course_lib.normalization`, ...) scores 0
-          for the item that uses it, and so does calling a fast layer inside the naive one you are
-          asked to write.
+          for the item that uses it. Your naive layers are graded where the fast layers and
+          `course_lib.gradcheck` cannot be called, so they must compute everything themselves.
         - The cells below each function are visible tests. They print what they check and the value
-          to expect; passing them is a good sign, not the grade.
+          to expect, and mark each test `[passed]`, `[FAILED]`, `[ERROR]` or `[not done]`; passing
+          them is a good sign, not the grade.
+        - **Validate** (`nbgrader validate <notebook>`, or the Validate button) runs the whole notebook in a
+          fresh kernel and lists every visible test that does not pass and every function still
+          unwritten. It does not run the hidden tests, so "Success" means the visible checks pass, not a
+          score.
         - Three short written questions are graded by hand.
         """),
         code("""
@@ -361,8 +367,8 @@ def cells():
         from course_lib.conv import conv_backward_fast, conv_forward_fast
         from course_lib.data import CIFAR10_CLASSES, load_cifar10
         from course_lib.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array
-        from course_lib.grading.visible import (check_close, check_equal, check_shape, check_true,
-                                                timed, visible_test)
+        from course_lib.grading.visible import (check_accuracy, check_close, check_equal, check_shape,
+                                                check_true, timed, visible_test)
         from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
 
         plt.rcParams["figure.dpi"] = 90
@@ -689,9 +695,11 @@ def cells():
         `train_convnet(three_layer_convnet_loss, X, y, seed=..., **convnet_hyperparameters())` with
         **your** two functions on {NUM_MEASURED_TRAIN:,} CIFAR-10 training images it picks
         (preprocessed as above), then measures the accuracy of the returned network on
-        {NUM_MEASURED_VAL:,} held-out images you never see. At least {ACCURACY_THRESHOLD:.2f} earns
-        the 3 points (chance is 0.10). The run must finish within 60 seconds on the grader's
-        machine (one core): the settings below take a few seconds here.
+        {NUM_MEASURED_VAL:,} held-out images you never see (the same images in every grading run of
+        your course, so a regrade gives the same accuracy). From {ACCURACY_RAMP.full:.2f} you earn the
+        3 points; between {ACCURACY_RAMP.floor:.2f} and {ACCURACY_RAMP.full:.2f}, a share in
+        proportion (chance is 0.10). The run may use 60 seconds of CPU time (one core): the settings
+        below take a few seconds here.
         """),
         solution("convnet_hyperparameters", SOL_HYPER),
         tests("a3.convnet_accuracy", visible=f"""
@@ -706,7 +714,7 @@ def cells():
             with timed("training"):
                 params_best = train_convnet(three_layer_convnet_loss, X_train, y_train, seed=0, **hyper)
             val_acc = np.mean(np.argmax(three_layer_convnet_loss(params_best, X_val), axis=1) == y_val)
-            print(f"  validation accuracy {{val_acc:.3f}} (aim for at least {ACCURACY_THRESHOLD:.2f})")
+            check_accuracy("validation accuracy", val_acc, {ACCURACY_RAMP.floor!r}, {ACCURACY_RAMP.full!r})
         """),
         code("""
         # The first layer's filters, each shown as a small colour image.

@@ -47,9 +47,14 @@ BUGS = {
         {"a2.dropout_forward": 1, "a2.dropout_backward": 0},
         ["out (training) (0/2)", "This is not inverted dropout"]),
     "network without the regularization gradient": (
-        "fc_net_loss", [('        grads[f"W{i}"] = grads[f"W{i}"] + reg * W\n', "")],
+        "fc_net_loss", [('        grads[f"W{i}"] = grads[f"W{i}"] + 2 * reg * W\n', "")],
         {"a2.fc_net_loss": 4}, ["dW (every layer) (0/2)", "missing from the weight gradients",
                                 "Your scores, loss, db (every layer) are correct"]),
+    "network with CS231n's 0.5 * reg convention": (
+        "fc_net_loss", [("loss += reg * np.sum(W * W)", "loss += 0.5 * reg * np.sum(W * W)"),
+                        ('grads[f"W{i}"] + 2 * reg * W', 'grads[f"W{i}"] + reg * W')],
+        {"a2.fc_net_loss": 2}, ["loss (0/2)", "dW (every layer) (0/2)",
+                                "yours is 0.5 * reg * sum(W**2)", "drop the 0.5"]),
     "relu backward passes gradient at zero": (
         "relu_backward", [("dx = dout * (x > 0)", "dx = dout * (x >= 0)")],
         {"a2.relu_backward": 0, "a2.fc_net_loss": 3},

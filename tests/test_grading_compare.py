@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from course_lib.grading.compare import (Missing, Unsupported, accuracy_verdict, compare,
-                                        relative_error, select)
+from course_lib.grading.compare import (AccuracyRamp, Missing, Unsupported, accuracy_verdict,
+                                        compare, relative_error, select)
 
 
 def test_exact_array_passes():
@@ -95,10 +95,16 @@ def test_select_missing_parts_explain_what_was_returned():
     assert "without the key 'b1'" in select({"W1": 1}, "b1").why
 
 
-def test_accuracy_verdict_checks_the_threshold():
+def test_accuracy_verdict_gives_partial_credit_on_a_ramp():
+    """Does an accuracy earn nothing at the floor, all at the aim, a straight
+    line in between, and say so?"""
     y = np.array([0, 1, 2, 1])
     scores = np.eye(3)[[0, 1, 2, 0]]  # 3 of 4 right
-    ok, text = accuracy_verdict(scores, y, 0.75)
-    assert ok and "0.750" in text and "4 held-out" in text
-    ok, text = accuracy_verdict(scores, y, 0.76)
-    assert not ok and "needed: 0.76" in text
+    fraction, text = accuracy_verdict(scores, y, AccuracyRamp(0.5, 0.75))
+    assert fraction == 1.0 and "0.750" in text and "4 held-out" in text and "100%" in text
+    fraction, text = accuracy_verdict(scores, y, AccuracyRamp(0.7, 0.8))
+    assert fraction == pytest.approx(0.5) and "50% of the points" in text
+    fraction, text = accuracy_verdict(scores, y, AccuracyRamp(0.75, 0.9))
+    assert fraction == 0.0 and "0% at 0.75 or below" in text
+    with pytest.raises(ValueError):
+        AccuracyRamp(0.5, 0.4)

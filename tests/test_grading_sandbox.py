@@ -91,15 +91,42 @@ def test_shim_blocks_the_reference_and_keeps_data(tmp_path):
 
 
 def test_shim_can_allow_some_functions_of_a_module(tmp_path):
-    """With "course_lib.conv:conv_forward_fast", is the fast layer there and the naive one gone?"""
+    """With "course_lib.conv:conv_forward_fast", is the fast layer there, and
+    the naive one in no module and no file of the stand-in package?"""
     sandbox.build_shim(tmp_path / "site", ("course_lib.data", "course_lib.conv:conv_forward_fast"))
     script = (f"import sys\nsys.path[:0] = [{str(tmp_path / 'site')!r}]\n"
               f"sys.path += {sandbox.site_paths()!r}\n"
-              "import course_lib.conv as conv\nfrom course_lib import _conv_impl\n"
-              "print(hasattr(conv, 'conv_forward_fast'), hasattr(conv, 'conv_forward_naive'),"
-              " hasattr(_conv_impl, 'conv_forward_naive'))\n")
+              "import course_lib.conv as conv\n"
+              "print(hasattr(conv, 'conv_forward_fast'), hasattr(conv, 'conv_forward_naive'))\n")
     result = _run_script(tmp_path, script)
-    assert "True False False" in result.stdout, result.stderr
+    assert "True False" in result.stdout, result.stderr
+    text = "".join(p.read_text() for p in (tmp_path / "site").rglob("*.py"))
+    assert "def conv_forward_fast" in text and "def conv_forward_naive" not in text
+
+
+def test_shim_call_blocked_modules_import_but_do_not_run(tmp_path):
+    """A module the group may import but not call (gradcheck; another group's
+    fast layers): do the imports work, and does every call raise with the
+    marker, while no file holds the real code?"""
+    blocked = {"course_lib.gradcheck": (None, "not an answer"),
+               "course_lib.conv": (["conv_forward_fast"], "write it yourself")}
+    sandbox.build_shim(tmp_path / "site", ("course_lib.data",), blocked)
+    script = (f"import sys\nsys.path[:0] = [{str(tmp_path / 'site')!r}]\n"
+              f"sys.path += {sandbox.site_paths()!r}\n"
+              "import numpy as np\n"
+              "from course_lib.gradcheck import eval_numerical_gradient, grad_check_sparse\n"
+              "from course_lib.conv import conv_forward_fast\n"
+              "for f, args in ((eval_numerical_gradient, (lambda x: 0.0, np.zeros(2))),\n"
+              "                (conv_forward_fast, (np.zeros((1, 1, 3, 3)),) * 2 + (np.zeros(1),))):\n"
+              "    try:\n        f(*args)\n        print('ran', f.__name__)\n"
+              "    except RuntimeError as exc:\n        print('blocked', f.__name__, exc)\n")
+    result = _run_script(tmp_path, script)
+    for name, why in (("eval_numerical_gradient", "not an answer"),
+                      ("conv_forward_fast", "write it yourself")):
+        assert f"blocked {name} {sandbox.BLOCKED_MARKER}" in result.stdout, result.stderr
+        assert why in result.stdout
+    text = "".join(p.read_text() for p in (tmp_path / "site").rglob("*.py"))
+    assert "def _gatherer" not in text and "h=1e-5" not in text  # no real code
 
 
 # ---- the trusted side survives the untrusted one --------------------------------
@@ -190,7 +217,8 @@ def test_work_folders_link_the_run_template_read_only(tmp_path):
     keep = tmp_path / "kept"
     run.grade([{"grade_id": "cell", "source": TAMPER}], keep_dir=keep)
     for rel in before:                                   # linked, not copied
-        assert (keep / "work" / rel).stat().st_ino == (template / rel).stat().st_ino
+        linked = keep / "work" / rel.replace("site-all/", "site/", 1)
+        assert linked.stat().st_ino == (template / rel).stat().st_ino
     assert _tree_digest(template) == before
     assert _grade(run, honest).scores() == first.scores() == {"toy.a": 1, "toy.b": 1}
 

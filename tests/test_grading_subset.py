@@ -93,3 +93,16 @@ def test_stubs_replace_missing_modules_and_functions(tmp_path):
     assert "def extra" not in (package / "gradcheck.py").read_text()  # whole modules stay as they are
     out = _run(tmp_path, "try:\n    import course_lib.layers\nexcept ImportError as e:\n    print(e)\n")
     assert "blocked: layers" in out
+
+
+def test_import_groups_of_the_assignments_name_real_items():
+    """Does every import group of A1-A3 name items of its assignment, and
+    is every item in exactly one group?"""
+    from course_lib.grading.registry import get_assignment
+    for alias in ("a1", "a2", "a3"):
+        assignment = get_assignment(alias)
+        items = {item.name for item in assignment.items}
+        for group in assignment.groups:
+            assert set(group.items) <= items, (alias, group.name)
+        placed = [name for _, names in assignment.import_groups() for name in names]
+        assert sorted(placed) == sorted(items), alias

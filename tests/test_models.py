@@ -292,8 +292,9 @@ def test_conv_net_gradients(config):
     assert_gradients_ok(model, X, y)
 
 
-def test_regularization_term_is_half_reg_sum_w_squared():
-    """Is the L2 term exactly 0.5 * reg * sum(W*W) over weights only, with gradient reg * W?"""
+def test_regularization_term_is_reg_sum_w_squared():
+    """Is the L2 term exactly reg * sum(W*W) over weights only (the course's one
+    convention), with gradient 2 * reg * W?"""
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((4, 5)), rng.integers(0, 3, 4)
     plain = FullyConnectedNet([6], input_dim=5, num_classes=3, dtype=np.float64, seed=0,
@@ -307,8 +308,8 @@ def test_regularization_term_is_half_reg_sum_w_squared():
     loss0, grads0 = plain.loss(X, y)
     loss1, grads1 = regular.loss(X, y)
     W1, W2 = regular.params["fc1.W"], regular.params["fc2.W"]
-    assert loss1 - loss0 == pytest.approx(0.35 * (np.sum(W1 * W1) + np.sum(W2 * W2)))
-    np.testing.assert_allclose(grads1["fc1.W"] - grads0["fc1.W"], 0.7 * W1, atol=1e-12)
+    assert loss1 - loss0 == pytest.approx(0.7 * (np.sum(W1 * W1) + np.sum(W2 * W2)))
+    np.testing.assert_allclose(grads1["fc1.W"] - grads0["fc1.W"], 1.4 * W1, atol=1e-12)
     for name in ("fc1.b", "fc1.gamma", "fc1.beta", "fc2.b"):
         np.testing.assert_array_equal(grads1[name], grads0[name])
 
@@ -397,7 +398,7 @@ def test_conv_net_matches_torch():
     out = F.relu(F.batch_norm(out, None, None, t["fc1.gamma"], t["fc1.beta"], training=True,
                               eps=1e-5))
     scores = out @ t["fc2.W"] + t["fc2.b"]
-    t_loss = F.cross_entropy(scores, torch.tensor(y)) + 0.05 * sum(
+    t_loss = F.cross_entropy(scores, torch.tensor(y)) + 0.1 * sum(
         (t[k] ** 2).sum() for k in t if k.endswith(".W"))
     t_loss.backward()
     assert loss == pytest.approx(t_loss.item(), rel=1e-10)

@@ -18,18 +18,24 @@ from course_lib.conv import conv_backward_fast, conv_forward_fast
 from course_lib.losses import softmax_loss
 from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
 
+from .a1 import HALF_REG_GRAD, HALF_REG_LOSS
 from .a3_layers import LAYER_ITEMS, LAYER_REFERENCES
 from .a3_norm import NORM_ITEMS, NORM_REFERENCES
-from .compare import accuracy_verdict
-from .spec import Assignment, Call, Case, Check, Item, Student, StudentKwargs, Variant
+from .compare import AccuracyRamp, accuracy_verdict
+from .spec import (Assignment, Call, Case, Check, ImportGroup, Item, Student, StudentKwargs,
+                   Variant)
 
-__all__ = ["ASSIGNMENT", "ACCURACY_THRESHOLD", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
+__all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
            "ALLOWED_HYPERPARAMETERS", "preprocess", "convnet_reference"]
 
-#: validation accuracy the measured item asks for (chance is 0.10)
-ACCURACY_THRESHOLD = 0.28
+#: the measured item's partial credit (chance is 0.10): none at or below
+#: ``floor``, all from ``full`` (see bench/measured_items.py)
+ACCURACY_RAMP = AccuracyRamp(floor=0.20, full=0.28)
 NUM_MEASURED_TRAIN, NUM_MEASURED_VAL = 2000, 1000
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+#: what the network part of A3 may use from course_lib
+FAST_LAYERS = ("course_lib.conv:conv_forward_fast,conv_backward_fast",
+               "course_lib.pooling:max_pool_forward_fast,max_pool_backward_fast")
 #: the hyperparameters a student may choose for the graded run, with their ranges
 ALLOWED_HYPERPARAMETERS = {"num_filters": (1, 16), "filter_size": (1, 7), "hidden_dim": (1, 128),
                            "lr": (0.0, 1.0), "reg": (0.0, 1.0), "num_epochs": (1, 6),
@@ -130,10 +136,10 @@ _CONVNET_VARIANTS = (  # more specific hints first
             "by (hidden_in > 0).", lambda *a, **k: convnet_reference(*a, **k, fc_relu=False),
             checks=("dW1", "db1", "dW2", "db2")),
     _missing_reg("W1"), _missing_reg("W2"), _missing_reg("W3"),
-    Variant("The regularization gradient of reg * sum(W**2) is 2 * reg * W; yours uses "
-            "reg * W.", lambda *a, **k: convnet_reference(
-                *a, **k, reg_grad={"W1": 1.0, "W2": 1.0, "W3": 1.0}),
-            checks=("dW1", "dW2", "dW3")),
+    Variant(HALF_REG_LOSS, lambda *a, **k: convnet_reference(
+        *a, **k, reg_loss=0.5, reg_grad={"W1": 1.0, "W2": 1.0, "W3": 1.0}), checks=("loss",)),
+    Variant(HALF_REG_GRAD, lambda *a, **k: convnet_reference(
+        *a, **k, reg_grad={"W1": 1.0, "W2": 1.0, "W3": 1.0}), checks=("dW1", "dW2", "dW3")),
     Variant("It ignores regularization: add reg * (sum(W1**2) + sum(W2**2) + sum(W3**2)) to "
             "the loss.", lambda *a, **k: convnet_reference(*a, **k, reg_loss=0.0),
             checks=("loss",)),
@@ -159,13 +165,14 @@ def preprocess(images, mean=None, std=None):
 
 
 def _measured_case(rng, ctx):
-    images, labels, val_images, y_val = ctx.cifar10_sample(rng, NUM_MEASURED_TRAIN,
-                                                           NUM_MEASURED_VAL)
+    # not the run's rng: the result must not depend on the seed of a regrade
+    images, labels, val_images, y_val, seed = ctx.measured_cifar10(
+        "a3.convnet_accuracy", NUM_MEASURED_TRAIN, NUM_MEASURED_VAL)
     X, mean, std = preprocess(images)
     X_val, _, _ = preprocess(val_images, mean, std)
     hyper = StudentKwargs("convnet_hyperparameters", ALLOWED_HYPERPARAMETERS)
     return Call([Student("three_layer_convnet_loss"), X, labels.astype(np.int64)],
-                {"seed": int(rng.integers(1 << 30))}, kwargs_from=hyper,
+                {"seed": seed}, kwargs_from=hyper,
                 private={"X_val": X_val.astype(np.float64), "y_val": y_val})
 
 
@@ -180,7 +187,8 @@ def _param_problem(params, image_shape):
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
             return f"params[{name!r}] is {describe(value)}; expected a float array"
         if not np.all(np.isfinite(value)):
-            return f"params[{name!r}] contains NaN or inf: the learning rate is too large"
+            return (f"params[{name!r}] contains NaN or inf after training: the learning rate "
+                    "is too large, or the loss divides by zero somewhere")
     W1, W2, W3 = params["W1"], params["W2"], params["W3"]
     C, H, W = image_shape
     ok = (W1.ndim == 4 and W1.shape[1] == C and W1.shape[2] == W1.shape[3]
@@ -201,7 +209,7 @@ def _accuracy_judge(params, call, ctx):
     if problem:
         return False, problem
     scores = convnet_reference({k: v.astype(np.float64) for k, v in params.items()}, X_val)
-    return accuracy_verdict(scores, y_val, ACCURACY_THRESHOLD)
+    return accuracy_verdict(scores, y_val, ACCURACY_RAMP)
 
 
 _MEASURED = Item(
@@ -216,9 +224,12 @@ ASSIGNMENT = Assignment(
     id="a3_convnets",
     title="A3 (convolutional networks)",
     notebook="a3_convnets",
-    allowed_modules=("course_lib.data", "course_lib.gradcheck",
-                     "course_lib.conv:conv_forward_fast,conv_backward_fast",
-                     "course_lib.pooling:max_pool_forward_fast,max_pool_backward_fast"),
+    allowed_modules=("course_lib.data", "course_lib.gradcheck", *FAST_LAYERS),
+    # the naive layers and spatial batchnorm are graded where the fast layers
+    # cannot be called (importing them is harmless; calling them raises)
+    groups=(ImportGroup("own_layers", ("course_lib.data",),
+                        tuple(item.name for item in (*LAYER_ITEMS, *NORM_ITEMS))),
+            ImportGroup("network", ("course_lib.data", *FAST_LAYERS))),
     reference_for={**LAYER_REFERENCES, **NORM_REFERENCES,
                    "three_layer_convnet_loss": convnet_reference},
     items=(

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-__all__ = ["Unsupported", "select", "describe", "compare", "relative_error", "accuracy_verdict"]
+__all__ = ["Unsupported", "select", "describe", "compare", "relative_error", "accuracy_verdict",
+           "AccuracyRamp"]
 
 SCALE_FLOOR = 1e-8  # below this, errors are measured in absolute terms
 
@@ -168,10 +169,30 @@ def _compare_array(actual, expected, rtol, name):
     return True, ""
 
 
-def accuracy_verdict(scores, y_val, threshold):
-    """``(ok, text)`` for a measured item: the accuracy of ``argmax(scores)``
-    on the held-out labels ``y_val``, against ``threshold``."""
+class AccuracyRamp:
+    """Partial credit for a measured accuracy: nothing at or below ``floor``,
+    everything from ``full`` on, a straight line in between (so a result
+    near the aim costs a little, not all the points)."""
+
+    def __init__(self, floor, full):
+        if not 0 <= floor < full <= 1:
+            raise ValueError(f"need 0 <= floor < full <= 1; got {floor}, {full}")
+        self.floor, self.full = float(floor), float(full)
+
+    def fraction(self, accuracy):
+        return min(1.0, max(0.0, (accuracy - self.floor) / (self.full - self.floor)))
+
+    def __repr__(self):
+        return f"AccuracyRamp({self.floor}, {self.full})"
+
+
+def accuracy_verdict(scores, y_val, ramp):
+    """``(fraction, text)`` for a measured item: the accuracy of
+    ``argmax(scores)`` on the held-out labels ``y_val``, and the fraction of
+    the points it earns on ``ramp`` (an :class:`AccuracyRamp`)."""
     accuracy = float(np.mean(np.argmax(scores, axis=1) == y_val))
-    text = (f"validation accuracy {accuracy:.3f} on {len(y_val)} held-out images "
-            f"(needed: {threshold:.2f})")
-    return accuracy >= threshold, text
+    fraction = ramp.fraction(accuracy)
+    text = (f"validation accuracy {accuracy:.3f} on {len(y_val)} held-out images: "
+            f"{100 * fraction:.0f}% of the points (0% at {ramp.floor:.2f} or below, "
+            f"100% from {ramp.full:.2f})")
+    return fraction, text

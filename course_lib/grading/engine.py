@@ -32,7 +32,7 @@ from .report import CaseOutcome, judge_item, Verdict
 from .spec import Pixels, Probe, Student, StudentCall, StudentKwargs
 
 __all__ = ["RunContext", "GradingRun", "get_run", "verdict_key", "GradingSetupError",
-           "MAX_RESTARTS"]
+           "MAX_RESTARTS", "protocol_key", "PROTOCOL_VERSION"]
 
 MAX_RESTARTS = 4          # relaunches after a task crashed or hung
 MAX_SANDBOX_SECONDS = 300  # one launch; each call also has its own (smaller) limit
@@ -44,15 +44,48 @@ class GradingSetupError(RuntimeError):
     """The instructor's side cannot prepare a grading run (e.g. no dataset)."""
 
 
+#: the course's measured-item key: ``$COURSE_GRADING_KEY`` (the CLI keeps a
+#: random one per course in ``grading/grading_key.txt``), else this public default
+DEFAULT_PROTOCOL_KEY = 0
+#: bumped when a measured item's protocol changes (other images, other sizes)
+PROTOCOL_VERSION = 1
+
+
+def protocol_key():
+    """The course's key for measured items (see :meth:`RunContext.protocol_rng`)."""
+    text = os.environ.get("COURSE_GRADING_KEY", "").strip()
+    if not text:
+        return DEFAULT_PROTOCOL_KEY
+    try:
+        key = int(text, 0)
+    except ValueError:
+        raise GradingSetupError(f"COURSE_GRADING_KEY must be an integer; got {text!r}") from None
+    if key < 0:
+        raise GradingSetupError("COURSE_GRADING_KEY must not be negative")
+    return key
+
+
 class RunContext:
     """What case generators may use besides their random generator: the
-    run's seed and datasets, loaded once per run."""
+    run's seed and datasets, loaded once per run, and the course's
+    protocol key for measured items."""
 
-    def __init__(self, seed, data_root=None):
+    def __init__(self, seed, data_root=None, key=None):
         self.seed = seed
         self.data_root = data_root
+        self.key = protocol_key() if key is None else int(key)
         self._cache = {}
         self._lock = threading.Lock()
+
+    def protocol_rng(self, item_name):
+        """A random generator for a measured item that does NOT depend on the
+        run's seed: the same training and validation images, label
+        permutation and training seed in every run of the course (so a
+        student's measured result is the same whatever seed a regrade
+        uses), different between courses (``key``) and protocol versions."""
+        digest = hashlib.sha256(item_name.encode()).digest()
+        return np.random.default_rng([self.key, PROTOCOL_VERSION,
+                                      int.from_bytes(digest[:8], "little")])
 
     def release_data(self):
         """Forget the loaded datasets (the cases keep their own subsets)."""
@@ -71,6 +104,17 @@ class RunContext:
                     raise GradingSetupError(
                         f"grading needs CIFAR-10 for a measured item: {exc}") from exc
             return self._cache["cifar10"]
+
+    def measured_cifar10(self, item_name, num_train, num_val):
+        """A measured item's data, the same in every run of a course:
+        ``num_train`` training and ``num_val`` validation images, their labels
+        with the classes renamed by a permutation (weights trained elsewhere
+        on CIFAR-10's own labels score chance), and the training seed:
+        ``(images, labels, val_images, y_val, seed)``."""
+        prng = self.protocol_rng(item_name)
+        images, labels, val_images, y_val = self.cifar10_sample(prng, num_train, num_val)
+        rename = prng.permutation(10)
+        return images, rename[labels], val_images, rename[y_val], int(prng.integers(1 << 30))
 
     def cifar10_sample(self, rng, num_train, num_val):
         """``num_train`` CIFAR-10 training images and ``num_val`` test images
@@ -93,10 +137,10 @@ def _readonly(value):
 class GradingRun:
     """Inputs, references and variants of one assignment for one seed."""
 
-    def __init__(self, assignment, seed, data_root=None, limits=None):
+    def __init__(self, assignment, seed, data_root=None, limits=None, key=None):
         self.assignment = get_assignment(assignment) if isinstance(assignment, str) else assignment
         self.seed = int(seed)
-        self.ctx = RunContext(self.seed, data_root)
+        self.ctx = RunContext(self.seed, data_root, key)
         self.calls, self.expected, self.variant_values = {}, {}, {}
         self.tasks, self.arrays = [], {}
         for i, item in enumerate(self.assignment.items):
@@ -114,8 +158,15 @@ class GradingRun:
                     _try(v.fn, self._resolve(call.args), self._resolve(call.kwargs))
                     for v in item.variants]
                 self.tasks.append(self._task(f"t{len(self.tasks)}", item, case, call))
-        budget = min(sum(t["time_limit"] for t in self.tasks) + self.assignment.startup_seconds,
-                     MAX_SANDBOX_SECONDS)
+        # one sandbox per import group, each with its own stand-in course_lib
+        # (A3 grades its naive layers where the fast ones cannot be called)
+        self.groups = []
+        for group, names in self.assignment.import_groups():
+            tasks = [t for t in self.tasks if t["item"] in names]
+            if tasks:
+                self.groups.append((group, tasks))
+        budget = max(sum(t["time_limit"] for t in tasks) for _, tasks in self.groups)
+        budget = min(budget + self.assignment.startup_seconds, MAX_SANDBOX_SECONDS)
         self.limits = limits or sandbox.Limits(cpu_seconds=int(budget) + 10,
                                                wall_seconds=budget + 30)
         self.ctx.release_data()  # the cases hold what they need
@@ -189,15 +240,19 @@ class GradingRun:
 
     def template_dir(self):
         """What every sandbox of this run starts from, written once:
-        ``site/`` (the stand-in ``course_lib``), ``runner.py`` and ``in/``
-        (the hidden inputs as ``.npy``). Work folders link to these files
-        (see :meth:`_prepare_workdir`); nothing writes to them afterwards."""
+        ``site-<group>/`` (each import group's stand-in ``course_lib``, see
+        :mod:`.shim`), ``runner.py`` and ``in/`` (the hidden inputs as
+        ``.npy``). Work folders link to these files (see
+        :meth:`_prepare_workdir`); nothing writes to them afterwards."""
+        from .shim import build_shim, call_blocked_for
         with self._template_lock:
             if self._template is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="course-run-")
                 template = Path(self._tmp.name) / "template"
-                sandbox.build_shim(template / "site", self.assignment.allowed_modules,
-                                   self.assignment.title)
+                groups = [group for group, _ in self.groups]
+                for group in groups:
+                    build_shim(template / f"site-{group.name}", group.allowed_modules,
+                               call_blocked_for(group, groups), self.assignment.title)
                 shutil.copy2(RUNNER_PATH, template / "runner.py")
                 (template / "in").mkdir()
                 for rel, array in self.arrays.items():
@@ -208,46 +263,62 @@ class GradingRun:
                 self._template = template
             return self._template
 
-    def _prepare_workdir(self, workdir):
-        """Fill a fresh work folder from :meth:`template_dir`. In the
-        sandbox the folder is mounted read-only, so its files can be hard
-        links to the template's: about 120 links instead of writing 6 MB
-        of inputs and the stand-in package for every submission (on A1 that
-        took the grading process's CPU per sandbox run from about 170 to
-        55 ms, and halved the kernel's time). Without
+    def _prepare_workdir(self, workdir, group):
+        """Fill a fresh work folder from :meth:`template_dir`: the runner,
+        the inputs, and ``site/``, the stand-in ``course_lib`` of ``group``
+        only (never another group's: the naive layers' sandbox must not hold
+        the fast ones). In the sandbox the folder is mounted read-only, so
+        its files can be hard links to the template's: about 120 links
+        instead of writing 6 MB of inputs and the stand-in package for every
+        submission (on A1 that took the grading process's CPU per sandbox
+        run from about 170 to 55 ms, and halved the kernel's time). Without
         the sandbox (``isolation.mode() == "none"``), or where links cannot
-        be made (another file system), the files are copied, so that no run
+        be made (another file system), the files are copies, so that no run
         can change what the next one gets."""
         from . import isolation
         template = self.template_dir()
         link = isolation.mode() == "bwrap"
-        for folder, dirs, files in os.walk(template):
-            rel = Path(folder).relative_to(template)
-            (workdir / rel).mkdir(exist_ok=True)
-            for name in files:
-                source, dest = os.path.join(folder, name), workdir / rel / name
+        sources = [(template / "runner.py", Path("runner.py")), (template / "in", Path("in")),
+                   (template / f"site-{group.name}", Path("site"))]
+        for source, rel in sources:
+            if source.is_file():
+                pairs = [(source, workdir / rel)]
+            else:
+                pairs = []
+                for folder, dirs, files in os.walk(source):
+                    sub = Path(folder).relative_to(source)
+                    (workdir / rel / sub).mkdir(parents=True, exist_ok=True)
+                    pairs += [(Path(folder) / name, workdir / rel / sub / name) for name in files]
+            for src, dest in pairs:
                 if link:
                     try:
-                        os.link(source, dest)
+                        os.link(src, dest)
                         continue
                     except OSError:  # e.g. keep_dir on another file system
                         link = False
-                shutil.copyfile(source, dest)
+                shutil.copyfile(src, dest)
 
     # ---- grading ------------------------------------------------------
 
     def key(self, cells):
         """Cache key of a verdict: the run and the solution cells."""
-        return verdict_key(self.assignment.id, self.seed, cells)
+        return verdict_key(self.assignment.id, self.seed, cells, self.ctx.key)
 
     def grade(self, cells, keep_dir=None):
         """Verdict for solution cells ``[{"grade_id", "source"}]`` run in the sandbox."""
         cells = [{"grade_id": str(c["grade_id"]), "source": static.clean_source(c["source"])}
                  for c in cells]
         analysis = static.analyze(cells, self.assignment.allowed_modules)
+        outcomes, load_info = {}, {"errors": {}, "origins": {}}
         with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-            workdir = Path(keep_dir or tmp) / "work"
-            outcomes, load_info = self._run_sandbox(cells, workdir, Path(tmp))
+            for group, tasks in self.groups:
+                name = "work" if len(self.groups) == 1 else f"work-{group.name}"
+                got, info = self._run_sandbox(cells, Path(keep_dir or tmp) / name,
+                                              Path(tmp) / name, group, tasks)
+                outcomes.update(got)
+                for key in ("errors", "origins"):
+                    for k, v in info.get(key, {}).items():
+                        load_info[key].setdefault(k, v)
         return self._judge(outcomes, load_info, analysis)
 
     def grade_in_process(self, namespace, items=None):
@@ -292,21 +363,23 @@ class GradingRun:
                 item, case_outcomes, self, analysis, load_info, verdict)
         return verdict
 
-    def _run_sandbox(self, cells, workdir, tmp):
+    def _run_sandbox(self, cells, workdir, tmp, group, tasks):
+        """Run ``tasks`` (one import group's) in a sandbox: their outcomes and
+        what loading the cells said."""
         workdir.mkdir(parents=True)
-        self._prepare_workdir(workdir)
+        self._prepare_workdir(workdir, group)
         job = {"site": [str(workdir / "site")] + sandbox.site_paths(),
                "prelude": self.assignment.prelude, "cells": cells,
                "tasks": [{k: v for k, v in t.items() if k not in ("item", "case")}
-                         for t in self.tasks]}
+                         for t in tasks]}
         logs = tmp / "logs"
-        logs.mkdir(exist_ok=True)
+        logs.mkdir(parents=True, exist_ok=True)
         outcomes, load_info, start = {}, {"errors": {}, "origins": {}}, 0
         for _ in range(MAX_RESTARTS + 1):
             job["start"] = start
             (workdir / "job.json").write_text(json.dumps(job))
             watchdog = sandbox.TaskWatchdog({t["id"]: float(t["time_limit"])
-                                             for t in self.tasks[start:]})
+                                             for t in tasks[start:]})
             result = self.launcher(["runner.py", "job.json"], workdir, self.limits, logs,
                                    watchdog=watchdog)
             info = _read_json(workdir / "out" / "cells.json")
@@ -314,43 +387,45 @@ class GradingRun:
                 load_info = {"errors": _str_dict(info.get("errors")),
                              "origins": _normalize_origins(_str_dict(info.get("origins")))}
             culprit = None
-            for index in range(start, len(self.tasks)):
-                tid = self.tasks[index]["id"]
+            for index in range(start, len(tasks)):
+                tid = tasks[index]["id"]
                 record = _read_json(workdir / "out" / f"{tid}.json")
                 if record is not None:
                     outcomes[tid] = _outcome(record, workdir)
                 if (workdir / "out" / f"{tid}.started").exists():
                     culprit = index  # the last call that began
-            done = all(t["id"] in outcomes for t in self.tasks)
+            done = all(t["id"] in outcomes for t in tasks)
             if done:
                 break
             if culprit is None:  # died before the first task: loading the cells
                 why = _crash_reason(result, "while running your solution cells")
-                for task in self.tasks[start:]:
+                for task in tasks[start:]:
                     outcomes.setdefault(task["id"], CaseOutcome(ok=False, error=why))
                 break
             # the run died during the last call that began: that call failed
             # (a result file for it was written by the student, not the
             # runner), and so did earlier ones that left no result
             why = _crash_reason(result, "during this call")
-            for task in self.tasks[start:culprit]:
+            for task in tasks[start:culprit]:
                 outcomes.setdefault(task["id"], CaseOutcome(ok=False, error=why,
                                                             timeout=result.timed_out))
-            outcomes[self.tasks[culprit]["id"]] = CaseOutcome(ok=False, error=why,
+            outcomes[tasks[culprit]["id"]] = CaseOutcome(ok=False, error=why,
                                                               timeout=result.timed_out)
             start = culprit + 1
-            if start >= len(self.tasks):
+            if start >= len(tasks):
                 break
-        for task in self.tasks:
+        for task in tasks:
             outcomes.setdefault(task["id"], CaseOutcome(
                 ok=False, error="not run: earlier calls crashed too often"))
         return outcomes, load_info
 
 
-def verdict_key(assignment_id, seed, cells):
+def verdict_key(assignment_id, seed, cells, key=None):
     """Cache key of the verdict on solution cells ``[{"grade_id", "source"}]``
-    in the run ``(assignment_id, seed)``; needs no :class:`GradingRun`."""
-    blob = json.dumps([assignment_id, int(seed), cells], sort_keys=True)
+    in the run ``(assignment_id, seed)`` under the protocol key ``key``
+    (default: :func:`protocol_key`); needs no :class:`GradingRun`."""
+    key = protocol_key() if key is None else int(key)
+    blob = json.dumps([assignment_id, int(seed), key, PROTOCOL_VERSION, cells], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -459,10 +534,11 @@ _RUNS_LOCK = threading.Lock()
 
 
 def get_run(assignment_id, seed, data_root=None):
-    """The :class:`GradingRun` for ``(assignment, seed)``, made once per process."""
+    """The :class:`GradingRun` for ``(assignment, seed)`` and the course's
+    protocol key, made once per process."""
     assignment = get_assignment(assignment_id)
-    key = (assignment.id, int(seed), str(data_root))
+    key = (assignment.id, int(seed), str(data_root), protocol_key())
     with _RUNS_LOCK:
         if key not in _RUNS:
-            _RUNS[key] = GradingRun(assignment, seed, data_root)
+            _RUNS[key] = GradingRun(assignment, seed, data_root, key=key[-1])
         return _RUNS[key]

@@ -5,9 +5,14 @@ JSON): per item, the points of each check and a feedback text that says
 which outputs are right, which are not, on which case (in words, never
 the hidden values), how far off, and which known bug the result matches.
 """
+import math
+import re
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from .compare import Missing, compare, select
+from .hints import error_hint
 from .sandbox import BLOCKED_MARKER
 
 __all__ = ["CaseOutcome", "CheckResult", "ItemVerdict", "Verdict", "judge_item"]
@@ -89,7 +94,9 @@ def _reference_use(item, run, analysis, load_info, outcomes):
         return f"{item.func} is {origin}'s function, not one you wrote"
     for outcome in outcomes.values():
         if not outcome.ok and BLOCKED_MARKER in outcome.error:
-            return "it imports a reference module at run time"
+            line = next(ln for ln in outcome.error.splitlines() if BLOCKED_MARKER in ln)
+            detail = line.split(BLOCKED_MARKER, 1)[1].strip().rstrip(".")
+            return f"at run time: {detail}"
     return ""
 
 
@@ -134,7 +141,7 @@ def judge_item(item, outcomes, run, analysis, load_info, verdict):
             results[check.name] = CheckResult(check.name, check.points if ok else 0.0,
                                               check.points, message)
             continue
-        message, passed_note = "", ""
+        message, passed_note, fraction = "", "", 1.0
         for case in item.cases_for(check):
             outcome = outcomes[case]
             where = f"on {descriptions[case]}"
@@ -145,7 +152,13 @@ def judge_item(item, outcomes, run, analysis, load_info, verdict):
             actual = select(outcome.value, check.output)
             if check.kind == "custom":
                 ok, why = check.judge(actual, run.calls[(item.name, case)], run.ctx)
-                passed_note = why if ok else ""
+                if isinstance(ok, float) and not isinstance(ok, bool):
+                    # partial credit (a measured accuracy on its ramp): the
+                    # check keeps that share of its points, with the reason
+                    fraction = min(fraction, max(0.0, min(1.0, ok)))
+                    ok, passed_note = True, why
+                else:
+                    passed_note = why if ok else ""
             else:
                 expected = select(run.expected[(item.name, case)], check.output)
                 ok, why = compare(actual, expected, check.kind, check.rtol, check.name)
@@ -153,19 +166,24 @@ def judge_item(item, outcomes, run, analysis, load_info, verdict):
                 message = f"{where}: {why}"
                 hint = "" if isinstance(actual, Missing) else _variant_hint(
                     item, check, case, actual, run)
+                if not hint and check.nonfinite_hint and _has_nonfinite(actual):
+                    hint = check.nonfinite_hint
                 if hint:
                     message += f". {hint}"
                 break
-        results[check.name] = CheckResult(check.name, 0.0 if message else check.points,
-                                          check.points, message or passed_note)
+        points = 0.0 if message else round(check.points * fraction, 2)
+        results[check.name] = CheckResult(check.name, points, check.points,
+                                          message or passed_note)
     for check in item.checks:  # requirements may name later checks
         # a value check needs a static check's own verdict, not its gated
         # score: otherwise a wrong dx would also take db's points through the
         # "own loops" point that requires dx
         if check.kind != "static" and check.requires and results[check.name].ok \
                 and any(not judged.get(r, results[r].ok) for r in check.requires):
-            results[check.name] = CheckResult(check.name, 0.0, check.points,
-                                              "needs " + ", ".join(check.requires))
+            needed = " and ".join(f"'{r}'" for r in check.requires)
+            results[check.name] = CheckResult(
+                check.name, 0.0, check.points,
+                f"counts only when {needed} {'passes' if len(check.requires) == 1 else 'pass'}")
     checks = [results[c.name] for c in item.checks]
     score = sum(c.points for c in checks)
     lines = [f"{head}{_fmt(score)} / {_fmt(item.points)} points"]
@@ -178,13 +196,30 @@ def judge_item(item, outcomes, run, analysis, load_info, verdict):
     if right and wrong:
         lines.append(f"  Your {', '.join(right)} {'is' if len(right) == 1 else 'are'} correct "
                      f"but {', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not.")
+    in_own_code = False
     if first_error is not None:
         case_text, outcome = first_error
         lines.append(f"  Error on {case_text}:")
         lines += ["    " + line for line in outcome.error.splitlines()[:8]]
+        where = _error_origin(item, outcome.error, verdict, run)
+        in_own_code = where.startswith("your own")
+        if where:
+            lines.append(f"  The error is raised in {where}.")
+        hint = error_hint(outcome.error)
+        if hint:
+            lines.append(f"  Hint: {hint}")
     if wrong:
-        lines += _notes(item, analysis, verdict)
+        lines += _notes(item, analysis, verdict, after_own_error=in_own_code)
     return ItemVerdict(item.name, item.title, score, item.points, checks, "\n".join(lines))
+
+
+def _has_nonfinite(value):
+    """Does a returned number or float array hold NaN or infinity?"""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+        return not bool(np.all(np.isfinite(value)))
+    return False
 
 
 def _variant_hint(item, check, case, actual, run):
@@ -203,14 +238,49 @@ def _variant_hint(item, check, case, actual, run):
     return ""
 
 
-def _notes(item, analysis, verdict):
-    """Context for a failing item: failing dependencies, cells that failed."""
+def _error_frames(text):
+    """``[(cell, line, function)]`` of the student's frames in an error text
+    (``runner.describe`` writes them as ``in <cell>, line <n>, in <func>``)."""
+    return re.findall(r"^\s*in (.+?), line (\d+), in (\S+)$", text, flags=re.MULTILINE)
+
+
+def _error_origin(item, text, verdict, run):
+    """Where the student's own code raised: ``"your own f (cell 'c', line n)"``,
+    ``"your g, which this item calls (cell 'c', line n)"``, or ``""``."""
+    frames = _error_frames(text)
+    if not frames:
+        return ""
+    cell, line, func = frames[-1]
+    cell = cell[len("cell "):] if cell.startswith("cell ") else cell
+    place = f"(cell '{cell}', line {line})"
+    own = {item.func, "<module>"}
+    dep_funcs = {}
+    for dep in item.depends:
+        try:
+            dep_funcs[run.assignment.item(dep).func] = dep
+        except KeyError:
+            continue
+    if func in dep_funcs:
+        return f"your {func}, which this item calls {place}"
+    if func in own or cell == item.func:
+        return f"your own {item.func} {place}"
+    return f"your function {func}, called from {item.func} {place}"
+
+
+def _notes(item, analysis, verdict, after_own_error=False):
+    """Context for a failing item: failing dependencies, cells that failed.
+    After an error raised in the item's own code, a failing dependency is
+    mentioned as a second thing to check, not as the cause."""
     notes = []
     for dep in item.depends:
         dep_verdict = verdict.items.get(dep)
         if dep_verdict is not None and dep_verdict.score < dep_verdict.max_score:
-            notes.append(f"  Note: this item calls your {dep_verdict.title}, which does not "
-                         "pass its own checks yet; fix that first.")
+            if after_own_error:
+                notes.append(f"  Note: your {dep_verdict.title}, which this item calls, does "
+                             "not pass its own checks either; fix it too.")
+            else:
+                notes.append(f"  Note: this item calls your {dep_verdict.title}, which does "
+                             "not pass its own checks yet; fix that first.")
     cells = {s.cell for s in analysis.definitions(item.func)}
     for cell, error in verdict.cell_errors.items():
         if not cells or cell in cells:

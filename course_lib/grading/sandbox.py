@@ -13,10 +13,9 @@ tree is killed (SIGTERM, then SIGKILL after a grace period), a quota on
 what ``out/`` may hold, and output read through pipes of which only the
 first :data:`OUTPUT_LIMIT` bytes are kept.
 
-:func:`build_shim` writes the ``course_lib`` the runner sees: ``data``,
-``gradcheck`` and the modules an assignment allows are real copies; every
-other module (the reference solution) is a stub whose import raises
-``ImportError`` with a message that says why.
+:mod:`.shim` writes the ``course_lib`` the runner sees (per import group:
+allowed modules generated from source, call-blocked stand-ins, import
+stubs for the rest).
 """
 import os
 import shutil
@@ -37,7 +36,7 @@ SandboxUnavailable = isolation.SandboxUnavailable
 allow_unsandboxed = isolation.allow_unsandboxed
 
 # The stubs' message starts with this, so the trusted side recognises it.
-BLOCKED_MARKER = "[reference blocked]"
+from .shim import BLOCKED_MARKER, build_shim  # noqa: E402,F401  (re-exported)
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout/stderr kept
 GRACE_SECONDS = 1.0       # between SIGTERM and SIGKILL
 POLL_SECONDS = 0.05
@@ -312,100 +311,3 @@ def site_paths():
     site-packages (for numpy), without processing any ``.pth`` file."""
     paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     return sorted(p for p in paths if os.path.isdir(p))
-
-
-# ---- the course_lib the sandbox sees ------------------------------------
-
-def _stub_source(module, assignment_title):
-    message = (f"{BLOCKED_MARKER} {module} is part of the reference solution, so it cannot "
-               f"be imported while {assignment_title} is graded. Write this part yourself "
-               "with numpy; only course_lib.data and course_lib.gradcheck are available.")
-    return f"raise ImportError({message!r})\n"
-
-
-def build_shim(dest, allowed=("course_lib.data", "course_lib.gradcheck"),
-               assignment_title="this assignment"):
-    """Write a stand-in ``course_lib`` package under ``dest``; return ``dest``.
-
-    ``allowed`` lists importable modules (a package name allows all of it);
-    ``"course_lib.conv:conv_forward_fast,conv_backward_fast"`` allows only
-    those names of a module (A3 gives students the fast layers, not the
-    naive ones they write). Every other module of the real package becomes a stub that raises
-    ``ImportError`` with a message naming it.
-    """
-    import course_lib
-    real = Path(course_lib.__file__).resolve().parent
-    dest = Path(dest)
-    target = dest / "course_lib"
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(real / "__init__.py", target / "__init__.py")
-    whole, partial = set(), {}
-    for entry in allowed:
-        module, _, names = entry.partition(":")
-        stem = module.split(".")[1]
-        if names:
-            partial[stem] = [n.strip() for n in names.split(",") if n.strip()]
-        else:
-            whole.add(stem)
-    for path in sorted(real.iterdir()):
-        name = path.name
-        if name.startswith(("_", ".")) or (path.is_file() and path.suffix != ".py"):
-            continue
-        stem = path.stem if path.is_file() else name
-        module = f"course_lib.{stem}"
-        if stem in partial and path.is_file():
-            _write_partial(path, target, stem, partial[stem])
-        elif stem in whole:
-            if path.is_dir():
-                shutil.copytree(path, target / name, dirs_exist_ok=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(path, target / name)
-        elif path.is_dir():
-            (target / name).mkdir(exist_ok=True)
-            (target / name / "__init__.py").write_text(_stub_source(module, assignment_title))
-        else:
-            (target / name).write_text(_stub_source(module, assignment_title))
-    return dest
-
-
-def _write_partial(path, target, stem, names):
-    """``course_lib.<stem>`` exposing only ``names``. The real module is
-    copied as a private implementation; after the allowed functions are
-    bound, every public function they do not (transitively) use is deleted
-    from it, so e.g. the naive layers a student must write are gone."""
-    impl = f"_{stem}_impl"
-    shutil.copy2(path, target / f"{impl}.py")
-    source = f"""from course_lib import {impl} as _impl
-
-__all__ = {names!r}
-for _n in __all__:
-    globals()[_n] = getattr(_impl, _n)
-
-
-def _used_names(code, seen):
-    for name in code.co_names:
-        if name not in seen:
-            seen.add(name)
-            obj = vars(_impl).get(name)
-            if getattr(obj, "__code__", None) is not None:
-                _used_names(obj.__code__, seen)
-    for const in code.co_consts:
-        if hasattr(const, "co_names"):
-            _used_names(const, seen)
-
-
-_keep = set(__all__)
-for _n in __all__:
-    _used_names(getattr(_impl, _n).__code__, _keep)
-for _n in [n for n, v in vars(_impl).items() if not n.startswith("_") and callable(v)
-           and getattr(v, "__module__", None) == _impl.__name__ and n not in _keep]:
-    delattr(_impl, _n)
-# helpers the allowed functions use stay importable too (other modules may need them;
-# private ones included: pooling's fast layers call conv._batch_chunks)
-for _n in sorted(_keep):
-    if not _n.startswith("__") and _n in vars(_impl):
-        globals().setdefault(_n, getattr(_impl, _n))
-del _impl, _n, _keep, _used_names
-"""
-    (target / f"{stem}.py").write_text(source)

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Assignment", "Item", "Case", "Call", "Check", "Variant",
+__all__ = ["Assignment", "ImportGroup", "Item", "Case", "Call", "Check", "Variant",
            "Student", "StudentCall", "Probe", "Pixels", "StudentKwargs"]
 
 
@@ -124,6 +124,10 @@ class Check:
     requires : tuple of str
         Other checks of the item that must pass for this one to count (a
         "no loops" point is not earned by an empty stub).
+    nonfinite_hint : str
+        Said when the output holds NaN or infinity (their usual cause in
+        this item: a square root of a tiny negative number, an overflowing
+        ``np.exp``, ...).
     """
     name: str
     points: float
@@ -133,6 +137,7 @@ class Check:
     rtol: float = 1e-6
     judge: Callable | None = None
     requires: tuple = ()
+    nonfinite_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,22 @@ class Item:
 
 
 @dataclass(frozen=True)
+class ImportGroup:
+    """Items graded together in one sandbox, with what their code may import.
+
+    ``allowed_modules`` as in :class:`Assignment`; ``items`` names the items
+    (empty: every item no other group names). An assignment whose items may
+    not all see the same modules (A3: the naive layers must be written where
+    the fast ones cannot be called) has several groups; the functions another
+    group may use are importable here but raise when called (see
+    :mod:`course_lib.grading.shim`).
+    """
+    name: str
+    allowed_modules: tuple
+    items: tuple = ()
+
+
+@dataclass(frozen=True)
 class Assignment:
     """An assignment: its items, the notebook they live in and what the
     sandbox may import.
@@ -175,6 +196,10 @@ class Assignment:
     ``prelude`` runs before the student's cells in the sandbox (the imports
     the notebook's own first cell makes). ``reference_for`` maps names
     that :class:`Student` placeholders use to reference callables.
+    ``allowed_modules`` is what the notebook's solution cells may import
+    (``course_lib.gradcheck`` among them: importable, but its functions raise
+    when graded code calls them); ``groups`` splits the items into import
+    groups (default: one group that may use ``allowed_modules``).
     """
     id: str
     title: str
@@ -185,6 +210,24 @@ class Assignment:
     reference_for: dict = field(default_factory=dict)
     #: wall-clock budget of one sandbox start on top of the tasks' limits
     startup_seconds: float = 20.0
+    groups: tuple = ()
+
+    def import_groups(self):
+        """``[(ImportGroup, [item names])]``: every item in exactly one group."""
+        groups = self.groups or (ImportGroup("all", self.allowed_modules),)
+        # names of items this assignment lacks are ignored (a test may grade a
+        # few items of an assignment with its groups); the registry's own
+        # assignments are checked in tests/test_grading_subset.py
+        named = {name for g in groups for name in g.items}
+        rest = [g for g in groups if not g.items]
+        if len(rest) > 1:
+            raise ValueError(f"{self.id}: only one import group may take the remaining items")
+        out = []
+        for group in groups:
+            names = [i.name for i in self.items
+                     if (i.name in group.items) or (not group.items and i.name not in named)]
+            out.append((group, names))
+        return out
 
     def item(self, name):
         for item in self.items:

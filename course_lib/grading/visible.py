@@ -1,16 +1,20 @@
 """Helpers for the visible tests of the assignment notebooks.
 
 Visible tests teach: they print what was checked, the number obtained,
-and what it should be. They never stop a "Run All": an unfinished
-function (``NotImplementedError``) or a failed check prints a readable
-message and the notebook goes on. They are not the grade; hidden tests
-check more cases, on inputs you have not seen::
+and what it should be. In your own notebook they never stop a "Run All":
+an unfinished function (``NotImplementedError``) or a failed check prints a
+readable message marked ``[not done]``, ``[FAILED]`` or ``[ERROR]`` and the
+notebook goes on. Under ``nbgrader validate`` (which sets
+``NBGRADER_EXECUTION=validate``) the same outcomes raise, so that validate
+reports exactly the cells that do not pass. They are not the grade; hidden
+tests check more cases, on inputs you have not seen::
 
     with visible_test("svm_loss_naive"):
         loss, dW = svm_loss_naive(W, X_dev, y_dev, 0.0)
         check_shape("dW", dW, W.shape)
         check_close("loss", loss, 8.9951, tol=1e-4)
 """
+import os
 import time
 import traceback
 from contextlib import contextmanager
@@ -18,31 +22,50 @@ from contextlib import contextmanager
 import numpy as np
 
 __all__ = ["visible_test", "check_shape", "check_close", "check_equal", "check_true",
-           "check_gradient", "timed"]
+           "check_gradient", "check_accuracy", "timed", "VisibleCheckFailed"]
 
 
 class VisibleCheckFailed(AssertionError):
     """A visible check did not hold (the message says what to look at)."""
 
 
+class VisibleTestFailed(Exception):
+    """Raised at the end of a failing visible test under ``nbgrader validate``."""
+
+    def _render_traceback_(self):  # IPython shows this instead of a long traceback
+        return [f"{type(self).__name__}: {self}"]
+
+
+def _validating():
+    return os.environ.get("NBGRADER_EXECUTION") == "validate"
+
+
 @contextmanager
 def visible_test(name):
-    """Run the checks in the ``with`` block and report; never raise."""
+    """Run the checks in the ``with`` block and report. Raises only under
+    ``nbgrader validate``, after printing the same report."""
+    failure = None
     try:
         yield
     except NotImplementedError:
-        print(f"[not done] {name}: not implemented yet. Write your code in the marked region "
-              "of the solution cell above, run that cell, then this one.")
+        failure = (f"[not done] {name}: not implemented yet. Write your code in the solution "
+                   "cell above (in place of `raise NotImplementedError()`), run that cell, "
+                   "then this one.")
     except AssertionError as exc:
-        print(f"[FAILED]  {name}: {exc}")
+        failure = f"[FAILED]  {name}: {exc}"
     except Exception as exc:  # show the student's own error, briefly
         frames = traceback.extract_tb(exc.__traceback__)
         where = next((f"line {f.lineno} of {f.name}" for f in reversed(frames)
                       if "course_lib" not in f.filename), "")
-        print(f"[ERROR]   {name}: {type(exc).__name__}: {exc}" + (f" ({where})" if where else ""))
-    else:
+        failure = (f"[ERROR]   {name}: {type(exc).__name__}: {exc}"
+                   + (f" ({where})" if where else ""))
+    if failure is None:
         print(f"[passed]  {name}: the visible checks pass. The hidden tests check more "
               "cases (edge cases, other shapes).")
+        return
+    print(failure)
+    if _validating():
+        raise VisibleTestFailed(failure)
 
 
 def check_shape(name, value, shape):
@@ -79,23 +102,77 @@ def check_equal(name, actual, expected):
     print(f"  {name}: {actual.tolist()} as expected")
 
 
+def check_accuracy(name, accuracy, floor, full):
+    """Print ``accuracy`` against a measured item's ramp (nothing at ``floor``
+    or below, all the points from ``full``) and fail below ``full``."""
+    accuracy = float(accuracy)
+    share = min(1.0, max(0.0, (accuracy - floor) / (full - floor)))
+    print(f"  {name}: {accuracy:.3f} (all the points from {full:.2f}, none at {floor:.2f} or "
+          f"below): {100 * share:.0f}% of the points on these images. The grader trains on "
+          "other images, so expect a little more or less.")
+    if accuracy < full:
+        raise VisibleCheckFailed(f"{name} {accuracy:.3f} is below {full:.2f}, the accuracy that "
+                                 "earns all the points: tune your hyperparameters")
+
+
 def check_true(condition, message):
     """Fail with ``message`` unless ``condition``."""
     if not condition:
         raise VisibleCheckFailed(message)
 
 
-def check_gradient(f, x, analytic, name="dW", num_checks=8, tol=1e-7, seed=0):
-    """Compare ``analytic`` with centred differences of ``f`` at a few
-    random entries of ``x``; print each relative error."""
-    from course_lib.gradcheck import grad_check_sparse
-    errors = grad_check_sparse(f, x, analytic, num_checks=num_checks, seed=seed)
+def check_gradient(f, x, analytic, name="dW", num_checks=8, tol=1e-7, seed=0, h=1e-5,
+                   kinks=False):
+    """Compare ``analytic`` with centred differences of ``f`` at ``num_checks``
+    random entries of ``x``; print the worst relative error.
+
+    ``kinks=True`` is for losses with kinks (the SVM's hinge): an entry whose
+    centred difference changes when the step is halved has a kink within
+    ``h`` of it, where the numerical gradient mixes two slopes and says
+    nothing about the analytic one; such entries are skipped (and counted)
+    and others drawn instead. On a smooth piece the two differences agree to
+    rounding, so a wrong analytic gradient is still caught.
+    """
+    rng = np.random.default_rng(seed)
+    analytic = np.asarray(analytic, dtype=np.float64)
+    if analytic.shape != np.shape(x):
+        raise VisibleCheckFailed(f"{name} has shape {analytic.shape}, expected {np.shape(x)}")
+    errors, skipped = [], 0
+    for _ in range(50 * num_checks):
+        if len(errors) == num_checks:
+            break
+        ix = tuple(int(rng.integers(n)) for n in x.shape)
+        numeric = _centred(f, x, ix, h)
+        if kinks:
+            half = _centred(f, x, ix, h / 2)
+            if abs(numeric - half) > 0.1 * tol * max(abs(numeric) + abs(half), 1e-8):
+                skipped += 1
+                continue
+        exact = float(analytic[ix])
+        errors.append(abs(numeric - exact) / max(1e-8, abs(numeric) + abs(exact)))
+    if not errors:
+        raise VisibleCheckFailed(f"every entry of {name} tried lies next to a kink; "
+                                 "try another point x")
     worst = float(np.max(errors))
-    print(f"  {name}: worst relative error {worst:.1e} over {num_checks} entries "
-          f"(should be < {tol:.0e}; around 1e-2 or more means a bug)")
-    if worst >= tol:
+    note = f"; {skipped} entries next to a kink skipped" if skipped else ""
+    print(f"  {name}: worst relative error {worst:.1e} over {len(errors)} entries "
+          f"(passes below {tol:.0e}{note})")
+    if not np.isfinite(worst) or worst >= tol:
         raise VisibleCheckFailed(f"the numerical and analytic {name} disagree "
-                                 f"(relative error {worst:.1e})")
+                                 f"(relative error {worst:.1e}, needs < {tol:.0e})")
+
+
+def _centred(f, x, ix, h):
+    """``(f(x + h e_ix) - f(x - h e_ix)) / 2h``, restoring ``x[ix]``."""
+    old = x[ix]
+    try:
+        x[ix] = old + h
+        up = float(f(x))
+        x[ix] = old - h
+        down = float(f(x))
+    finally:
+        x[ix] = old
+    return (up - down) / (2 * h)
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 Each model has ``params`` (a dict named by :mod:`course_lib.models.naming`,
 e.g. ``"fc1.W"``) and ``loss(X, y=None)``: scores (N, C) when ``y`` is None,
 ``(loss, grads)`` when it is given. See :mod:`course_lib.models.base` for the
-whole protocol and the L2 convention ``0.5 * reg * sum(W*W)``.
+whole protocol and the L2 convention ``reg * sum(W*W)``.
 
 ``save_params(model, path)`` / ``load_params(model, path)`` (in
 :mod:`course_lib.models.io`) keep a trained model's parameters in an .npz file.

@@ -13,9 +13,12 @@ The model protocol the ``Solver`` relies on:
 The Solver saves and restores ``params``, ``bn_stats`` and the state of
 ``rng`` in checkpoints, so a resumed run continues exactly where it stopped.
 
-Regularization (CS231n's convention): the loss gets ``0.5 * reg * sum(W * W)``
-for every weight array ``W`` (names ending in ``.W``), so its gradient is
-simply ``reg * W``. Biases, ``gamma`` and ``beta`` are not regularized.
+Regularization, the course's one convention (the linear classifiers, every
+model and every assignment use it): the loss gets ``reg * sum(W * W)`` for
+every weight array ``W`` (names ending in ``.W``), so its gradient is
+``2 * reg * W``. Biases, ``gamma`` and ``beta`` are not regularized. (CS231n's
+networks write ``0.5 * reg * sum(W * W)`` instead, with gradient ``reg * W``:
+the same penalty as ours with half the ``reg``.)
 """
 import numpy as np
 
@@ -116,11 +119,11 @@ class Model:
         return X.astype(self.dtype, copy=False)
 
     def _add_l2(self, loss, grads):
-        """Add ``0.5 * reg * sum(W*W)`` to the loss and ``reg * W`` to each weight gradient."""
+        """Add ``reg * sum(W*W)`` to the loss and ``2 * reg * W`` to each weight gradient."""
         if self.reg == 0:
             return loss, grads
         for name, value in self.params.items():
             if is_weight(name):
-                loss += 0.5 * self.reg * float(np.sum(value * value))
-                grads[name] = grads[name] + self.reg * value
+                loss += self.reg * float(np.sum(value * value))
+                grads[name] = grads[name] + 2 * self.reg * value
         return loss, grads

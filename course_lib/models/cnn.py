@@ -60,7 +60,7 @@ class ConvNet(Model):
     dropout_keep_ratio : float in (0, 1]
         Inverted dropout after each hidden FC layer's ReLU; 1 disables it.
     reg : float
-        L2 strength: ``0.5 * reg * sum(W*W)`` for every conv and FC weight.
+        L2 strength: ``reg * sum(W*W)`` for every conv and FC weight.
     init : str or callable or None
         Initializer from :mod:`course_lib.initializers` ("he" suits ReLU
         networks); None uses ``weight_scale * N(0, 1)``.
@@ -144,7 +144,7 @@ class ConvNet(Model):
             running statistics).
         loss, grads : float and dict
             When ``y`` is given (training mode): softmax loss plus
-            ``0.5 * reg * sum(W*W)``, and gradients keyed like ``params``.
+            ``reg * sum(W*W)``, and gradients keyed like ``params``.
         """
         X = self._as_input(X, self.input_dim)
         train = y is not None

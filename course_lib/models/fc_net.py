@@ -52,7 +52,7 @@ class FullyConnectedNet(Model):
     normalization : None, "batchnorm" or "layernorm"
         Applied between each hidden affine layer and its activation.
     reg : float
-        L2 strength: the loss gets ``0.5 * reg * sum(W*W)`` per weight matrix.
+        L2 strength: the loss gets ``reg * sum(W*W)`` per weight matrix.
     weight_scale : float
         Standard deviation of the initial weights, ``weight_scale * N(0, 1)``.
     init : None, str or callable
@@ -132,7 +132,7 @@ class FullyConnectedNet(Model):
             running statistics).
         loss, grads : float and dict
             When ``y`` is given (training mode): the softmax loss plus
-            ``0.5 * reg * sum(W*W)`` over the weight matrices, and the
+            ``reg * sum(W*W)`` over the weight matrices, and the
             gradient of each parameter, keyed like ``params``.
         """
         X = self._as_input(X, self.input_dim)
