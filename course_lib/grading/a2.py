@@ -267,10 +267,13 @@ def _net_cases():
             Case("relu_zero", "hidden units whose input is exactly 0 (no gradient passes)",
                  lambda rng, ctx: make(rng, (5, 8, 6, 3), 6, 0.0, integer=True)),
             Case("batch_1", "a single example (N=1), one hidden layer, reg = 0.2",
-                 lambda rng, ctx: make(rng, (4, 5, 3), 1, 0.2)))
+                 lambda rng, ctx: make(rng, (4, 5, 3), 1, 0.2)),
+            # centred differences would need 2 * 76,900 evaluations for dW1
+            Case("size", "a realistic size (N=64, D=769, H=100, C=10) with reg = 0.05",
+                 lambda rng, ctx: make(rng, (769, 100, 10), 64, 0.05)))
 
 
-_LOSS_CASES = ("one_hidden", "three_hidden", "relu_zero", "batch_1")
+_LOSS_CASES = ("one_hidden", "three_hidden", "relu_zero", "batch_1", "size")
 NET_ITEM = Item(
     "a2.fc_net_loss", "fc_net_loss", "fc_net_loss", _net_cases(),
     (Check("scores", 1, "", cases=("scores",)),

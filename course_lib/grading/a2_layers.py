@@ -30,7 +30,9 @@ def _affine_inputs(rng, x_shape, num_out):
 _AFFINE_SHAPES = (("random", "a random batch (N=6, D=5, M=4)", (6, 5), 4),
                   ("images", "inputs of shape (N, d1, d2) = (4, 3, 5) that must be flattened to "
                    "(N, 15)", (4, 3, 5), 7),
-                  ("batch_1", "a single example of shape (1, 2, 3, 2)", (1, 2, 3, 2), 3))
+                  ("batch_1", "a single example of shape (1, 2, 3, 2)", (1, 2, 3, 2), 3),
+                  # centred differences would need 2 * 196,608 forward passes for dx
+                  ("size", "a realistic size: (64, 3, 32, 32) images, M=100", (64, 3, 32, 32), 100))
 
 
 def _affine_forward_cases():
@@ -227,16 +229,18 @@ _BN_BACKWARD_VARIANTS = (
 
 
 def _bn_backward_cases():
-    def make(rng, N, offset=0.0, spread=2.0):
-        x, gamma, beta, stats = _bn_inputs(rng, N, 5, offset, spread)
-        return Call([rng.normal(0, 1, (N, 5)),
+    def make(rng, N, offset=0.0, spread=2.0, D=5):
+        x, gamma, beta, stats = _bn_inputs(rng, N, D, offset, spread)
+        return Call([rng.normal(0, 1, (N, D)),
                      StudentCall("batchnorm_forward", (x, gamma, beta, stats), {"train": True},
                                  pick="1")])
     return (Case("random", "training mode, a random batch (N=8, D=5)",
                  lambda rng, ctx: make(rng, 8)),
             Case("offset", "features with a large mean (about 1e5) and a small spread",
                  lambda rng, ctx: make(rng, 8, 1e5, 0.1)),
-            Case("batch_2", "a batch of two examples (N=2)", lambda rng, ctx: make(rng, 2)))
+            Case("batch_2", "a batch of two examples (N=2)", lambda rng, ctx: make(rng, 2)),
+            Case("size", "a realistic size (N=128, D=512)",
+                 lambda rng, ctx: make(rng, 128, D=512)))
 
 
 def _bn_backward_item(func, backward):

@@ -107,11 +107,16 @@ def _convnet_cases():
         return Call([_params(rng, 2, 3, 3, 6, 6, 5, 3), rng.normal(0, 1, (1, 2, 6, 6)),
                      rng.integers(0, 3, 1), 0.1])
 
+    def size(rng, ctx):  # centred differences: 2 * 16,384 loss evaluations for dW2
+        return Call([_params(rng, 3, 8, 3, 16, 16, 32, 10, scale=0.1),
+                     rng.normal(0, 1, (8, 3, 16, 16)), rng.integers(0, 10, 8), 0.01])
+
     return (Case("scores", "y = None: return the scores (N=3, C=3, 8x8 images, F=4 3x3 filters, "
                  "D=6, K=5)", scores),
             Case("random", "random parameters and labels with reg = 0.05, non-square 8x6 "
                  "images and 5x5 filters", random),
-            Case("batch_1", "a single image (N=1) with reg = 0.1", one))
+            Case("batch_1", "a single image (N=1) with reg = 0.1", one),
+            Case("size", "a realistic size (N=8, 16x16 images, F=8, D=32, K=10)", size))
 
 
 def _missing_reg(name):
@@ -121,7 +126,7 @@ def _missing_reg(name):
                    checks=(f"d{name}",))
 
 
-_LOSS_CASES = ("random", "batch_1")
+_LOSS_CASES = ("random", "batch_1", "size")
 _CONVNET_CHECKS = (
     Check("scores", 1, "", cases=("scores",)),
     Check("loss", 2, "0", kind="scalar", cases=_LOSS_CASES),

@@ -92,6 +92,10 @@ def _conv_geometries():
         ("stride2_pad", "stride 2 with pad 1 on non-square 7x9 inputs", 2, 2, 7, 9, 3, 3, 3, 2, 1),
         ("nonsquare_filter", "non-square 3x5 filters on 6x8 inputs, pad 1", 3, 2, 6, 8, 4, 3, 5, 1, 1),
         ("batch_1", "a single input (N=1), stride 2, pad 2, 5x5 inputs", 1, 3, 5, 5, 2, 3, 3, 2, 2),
+        ("pad_0", "no padding (pad 0), 3x3 filters on 6x7 inputs", 2, 3, 6, 7, 3, 3, 3, 1, 0),
+        # centred differences would need 2 * (3,072 + 216) naive forward passes
+        ("size", "a larger batch (N=4, C=3, 16x16 inputs, 8 3x3 filters, pad 1)",
+         4, 3, 16, 16, 8, 3, 3, 1, 1),
     )
 
 
@@ -228,8 +232,12 @@ def _pool_geometries():
         ("ties", "windows where several inputs tie for the maximum (ReLU outputs, many "
          "zeros): the first maximum in row-major order gets the gradient", (2, 3, 6, 6), 2, 2, 2,
          "ties"),
-        ("nonsquare", "a single input (N=1) with non-square 2x3 windows and stride 3",
-         (1, 3, 6, 9), 2, 3, 3, "normal"),
+        # the window's height and width give different output sizes here, so
+        # using pool_height for both dimensions cannot pass by chance
+        ("nonsquare", "a single input (N=1) with non-square 2x3 windows and stride 1 on 7x8 "
+         "inputs", (1, 3, 7, 8), 2, 3, 1, "normal"),
+        ("tall", "non-square 3x2 windows with stride 2 on 7x6 inputs", (2, 2, 7, 6), 3, 2, 2,
+         "normal"),
     )
 
 

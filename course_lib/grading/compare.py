@@ -146,8 +146,15 @@ def _compare_array(actual, expected, rtol, name):
                        f"got {describe(actual)}")
     if actual.shape != expected.shape:
         hint = ""
-        if actual.ndim == 2 and actual.shape == expected.shape[::-1]:
+        squeezed = tuple(n for n in actual.shape if n != 1)
+        if actual.ndim == 2 and actual.shape == expected.shape[::-1] and actual.ndim > 1 \
+                and actual.shape[0] != actual.shape[1]:
             hint = " (transposed?)"
+        elif actual.size == expected.size and squeezed == tuple(n for n in expected.shape
+                                                                if n != 1):
+            hint = (" (an extra axis of length 1: keepdims=True, or a reshape to a row or "
+                    f"column; this course returns shape {expected.shape}, e.g. "
+                    "x.mean(axis=0) without keepdims, or .reshape(-1))")
         elif actual.size == expected.size:
             hint = " (same number of entries: check your reshape)"
         return False, f"{name} has shape {actual.shape}; expected {expected.shape}{hint}"
