@@ -207,3 +207,54 @@ def test_measured_images_are_the_ones_the_seed_picks(run):
     for got, want in zip(picked, (X_train[train], y_train[train], X_test[val], y_test[val])):
         assert got.flags.c_contiguous
         np.testing.assert_array_equal(got, want)
+
+
+def test_measured_data_is_the_courses_not_the_seeds(run):
+    """Is the measured item's data (images, renamed labels, training seed)
+    the same for every seed of a course, different for another course key,
+    with the classes renamed (so weights trained on CIFAR-10's own labels
+    are useless)?"""
+    key = ("a1.softmax_accuracy", "cifar")
+    other_seed = GradingRun("a1", seed=SEED + 7, data_root=run.ctx.data_root, key=run.ctx.key)
+    other_key = GradingRun("a1", seed=SEED, data_root=run.ctx.data_root, key=run.ctx.key + 1)
+    mine, same, different = (r.calls[key] for r in (run, other_seed, other_key))
+    np.testing.assert_array_equal(mine.args[1].images, same.args[1].images)
+    np.testing.assert_array_equal(mine.args[2], same.args[2])
+    np.testing.assert_array_equal(mine.private["y_val"], same.private["y_val"])
+    assert mine.kwargs == same.kwargs
+    assert not np.array_equal(mine.args[2], different.args[2])
+    # the labels are CIFAR-10's renamed by a permutation that is not the identity
+    ctx = run.ctx
+    images, labels, _, _, _ = ctx.measured_cifar10("a1.softmax_accuracy", 2000, 1000)
+    X_train, y_train, _, _ = ctx.cifar10()
+    flat = X_train.reshape(len(X_train), -1)
+    rows = {bytes(r): i for i, r in enumerate(flat[:5000])}
+    pairs = {(int(y_train[rows[bytes(im.reshape(-1))]]), int(lab))
+             for im, lab in zip(images, labels) if bytes(im.reshape(-1)) in rows}
+    assert len({a for a, _ in pairs}) == len(pairs)  # one new name per class
+    assert any(a != b for a, b in pairs)
+
+
+@pytest.mark.slow
+def test_numerical_gradients_do_not_pass_an_analytic_item(run, solution_nb):
+    """A softmax_loss_vectorized whose dW comes from centred differences
+    (written by the student, gradcheck being blocked) is right on the small
+    cases but overruns the CPU-time limit on the realistic-size case, so the
+    dW check fails."""
+    source = (
+        "def softmax_loss_vectorized(W, X, y, reg):\n"
+        "    def loss_of(W):\n"
+        "        s = X @ W\n        s = s - s.max(axis=1, keepdims=True)\n"
+        "        p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)\n"
+        "        return -np.log(p[np.arange(len(y)), y]).mean() + reg * np.sum(W * W)\n"
+        "    dW = np.zeros_like(W)\n    h = 1e-5\n"
+        "    for i in np.ndindex(*W.shape):\n"
+        "        old = W[i]\n        W = W.copy()\n        W[i] = old + h\n        up = loss_of(W)\n"
+        "        W[i] = old - h\n        down = loss_of(W)\n        W[i] = old\n"
+        "        dW[i] = (up - down) / (2 * h)\n"
+        "    return loss_of(W), dW\n")
+    verdict = run.grade(_cells(make_submission(solution_nb, "softmax_loss_vectorized",
+                                               source=source)))
+    item = verdict.items["a1.softmax_loss_vectorized"]
+    assert item.score < item.max_score / 2, item.feedback
+    assert "realistic size" in item.feedback

@@ -25,7 +25,7 @@ __all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VA
 #: the measured item's partial credit: none at or below ``floor``, all from
 #: ``full`` (2,000 training images; set from a population of reasonable
 #: hyperparameters, see bench/measured_items.py and the grading README)
-ACCURACY_RAMP = AccuracyRamp(floor=0.20, full=0.28)
+ACCURACY_RAMP = AccuracyRamp(floor=0.16, full=0.26)
 NUM_MEASURED_TRAIN, NUM_MEASURED_VAL = 2000, 1000
 
 

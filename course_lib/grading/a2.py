@@ -21,7 +21,7 @@ __all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VA
 
 #: the measured item's partial credit (4,000 training images at 16x16): none at
 #: or below ``floor``, all from ``full`` (see bench/measured_items.py)
-ACCURACY_RAMP = AccuracyRamp(floor=0.25, full=0.35)
+ACCURACY_RAMP = AccuracyRamp(floor=0.20, full=0.33)
 NUM_MEASURED_TRAIN, NUM_MEASURED_VAL = 4000, 1000
 
 

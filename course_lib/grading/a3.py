@@ -30,7 +30,7 @@ __all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VA
 
 #: the measured item's partial credit (chance is 0.10): none at or below
 #: ``floor``, all from ``full`` (see bench/measured_items.py)
-ACCURACY_RAMP = AccuracyRamp(floor=0.20, full=0.28)
+ACCURACY_RAMP = AccuracyRamp(floor=0.16, full=0.27)
 NUM_MEASURED_TRAIN, NUM_MEASURED_VAL = 2000, 1000
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 #: what the network part of A3 may use from course_lib
