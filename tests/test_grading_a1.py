@@ -258,3 +258,30 @@ def test_numerical_gradients_do_not_pass_an_analytic_item(run, solution_nb):
     item = verdict.items["a1.softmax_loss_vectorized"]
     assert item.score < item.max_score / 2, item.feedback
     assert "realistic size" in item.feedback
+
+
+@pytest.mark.parametrize("key", [0, 1, 2, 3, 4])
+def test_pasted_weights_trained_on_cifar_labels_earn_nothing(run, key):
+    """Weights trained offline on CIFAR-10's own labels (here: on every
+    training image, the measured ones included) and returned by a
+    train_linear_classifier that ignores its data: are they worth nothing on
+    the measured item, for any course key? (The classes are renamed by a
+    cycle, so they are right on no class.)"""
+    from course_lib.classifiers.linear_loss import softmax_loss_vectorized
+    from course_lib.grading.a1 import ACCURACY_RAMP, _accuracy_judge
+    from course_lib.grading.spec import Pixels
+    other = GradingRun("a1", seed=SEED, data_root=run.ctx.data_root, key=key)
+    call = other.calls[("a1.softmax_accuracy", "cifar")]
+    images, _, val_images, _, _ = other.ctx.measured_cifar10("a1.softmax_accuracy", 2000, 1000)
+    mean = images.reshape(len(images), -1).mean(axis=0)
+    X_train, y_train, X_test, y_test = other.ctx.cifar10()
+    X = Pixels(X_train, mean).value()
+    W = np.zeros((X.shape[1], 10))
+    for _ in range(200):                       # plain gradient descent on the true labels
+        W -= 1e-6 * softmax_loss_vectorized(W, X, y_train, 1e-3)[1]
+    rows = {bytes(r): i for i, r in enumerate(X_test.reshape(len(X_test), -1))}
+    true_val = y_test[[rows[bytes(im.reshape(-1))] for im in val_images]]
+    honest = np.mean(np.argmax(Pixels(val_images, mean).value() @ W, axis=1) == true_val)
+    assert honest > ACCURACY_RAMP.full + 0.2     # good weights for CIFAR-10's own labels
+    fraction, message = _accuracy_judge(W, call, other.ctx)
+    assert fraction == 0, message
