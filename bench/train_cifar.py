@@ -81,7 +81,7 @@ def flips_and_small_shifts(X, rng):
 class Config:
     """One model to train: how to build it, which data layout, Solver settings, target."""
     name: str
-    make_model: object
+    make_model: object  # make_model(seed, dtype=np.float32) -> model
     layout: str  # "flat" (N, 3072) or "images" (N, 3, 32, 32)
     solver: dict
     target_split: str
@@ -94,8 +94,8 @@ class Config:
 CONFIGS = {
     "two_layer": Config(
         name="two_layer",
-        make_model=lambda seed: TwoLayerNet(hidden_dim=500, weight_scale=np.sqrt(2 / 3072),
-                                            reg=2.5e-3, dtype=np.float32, seed=seed),
+        make_model=lambda seed, dtype=np.float32: TwoLayerNet(
+            hidden_dim=500, weight_scale=np.sqrt(2 / 3072), reg=2.5e-3, dtype=dtype, seed=seed),
         layout="flat",
         solver=dict(update_rule=optim.adam, optim_config={"lr": 5e-4}, lr_decay=0.95,
                     batch_size=200, num_epochs=20),
@@ -107,9 +107,9 @@ CONFIGS = {
         # (no weight sharing), so shifts mostly add noise. With flips + 2px
         # shifts and keep 0.7 validation accuracy was 0.503 after 6 epochs,
         # against 0.517 here; 15 epochs of ~0.45 CPU-min each (one thread).
-        make_model=lambda seed: FullyConnectedNet(
+        make_model=lambda seed, dtype=np.float32: FullyConnectedNet(
             [1024, 512, 256], normalization="batchnorm", dropout_keep_ratio=0.8, reg=5e-5,
-            init="he", dtype=np.float32, seed=seed),
+            init="he", dtype=dtype, seed=seed),
         layout="flat",
         solver=dict(update_rule=optim.adam, optim_config={"lr": 1e-3}, lr_decay=0.85,
                     batch_size=200, num_epochs=15),
@@ -118,9 +118,9 @@ CONFIGS = {
         note="3072-1024-512-256-10, BN, keep 0.8, flips only"),
     "three_layer_conv": Config(
         name="three_layer_conv",
-        make_model=lambda seed: ThreeLayerConvNet(num_filters=32, filter_size=7, hidden_dim=500,
-                                                  weight_scale=1e-2, reg=5e-4,
-                                                  dtype=np.float32, seed=seed),
+        make_model=lambda seed, dtype=np.float32: ThreeLayerConvNet(
+            num_filters=32, filter_size=7, hidden_dim=500, weight_scale=1e-2, reg=5e-4,
+            dtype=dtype, seed=seed),
         layout="images",
         solver=dict(update_rule=optim.adam, optim_config={"lr": 1e-3}, lr_decay=0.9,
                     batch_size=100, num_epochs=10),
@@ -131,10 +131,10 @@ CONFIGS = {
         name="convnet",
         # One conv per block: two per block (VGG) costs 2-3x more per epoch, and
         # within the hour more epochs of the smaller net are worth more.
-        make_model=lambda seed: ConvNet(
+        make_model=lambda seed, dtype=np.float32: ConvNet(
             conv_blocks=[(32,), (64,), (128,)], pool_every_block=True,
             hidden_dims=(256,), normalization="batchnorm", dropout_keep_ratio=0.7, reg=2.5e-4,
-            init="he", dtype=np.float32, seed=seed),
+            init="he", dtype=dtype, seed=seed),
         layout="images",
         # 8 epochs of ~3 CPU-min (one BLAS thread): light augmentation and
         # dropout, and a fast decay, since so few epochs hardly overfit.
