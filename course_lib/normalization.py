@@ -91,11 +91,7 @@ def batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, eps=1e-5)
     """
     x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
     _check_norm_shapes("batchnorm_forward", x, gamma, beta)
-    if not 0 <= momentum <= 1:
-        raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
-    if stats is not None and stats.running_mean.shape != gamma.shape:
-        raise ValueError(f"stats hold {stats.running_mean.shape[0]} features but x has "
-                         f"{x.shape[1]}; create them with BatchNormStats.create({x.shape[1]})")
+    _check_momentum_and_stats(momentum, stats, x.shape[1])
     if train:
         if x.shape[0] < 2:
             raise ValueError("batchnorm_forward in training mode needs at least 2 examples "
@@ -217,8 +213,20 @@ def spatial_batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, e
     """Batch normalization for convolutional feature maps, per channel.
 
     Every position of a channel is one more sample of that channel, so the
-    statistics are taken over N, H and W: this is :func:`batchnorm_forward`
-    on ``x`` reshaped to (N*H*W, C).
+    statistics are taken over N, H and W: the same numbers as
+    :func:`batchnorm_forward` on ``x`` reshaped to (N*H*W, C), running
+    statistics included.
+
+    Computed without that reshape, which would move every value (the
+    channel axis last, and back for the output): on the (N, C, H*W) view of
+    ``x`` a channel's values in one example are contiguous, so each sum is
+    a fast contiguous reduction. The batch is done a few examples at a time
+    (see :func:`_example_chunks`), each chunk's centred values ``x - mean``
+    going to a small scratch buffer that stays in the CPU cache, first to
+    sum their squares, then to compute ``out = (x - mean) * (gamma / std)
+    + beta``. No array of the batch's size is made but ``out``; the cache
+    keeps ``x`` itself (which the caller does not modify, see
+    :mod:`course_lib.layers`).
 
     Parameters
     ----------
@@ -230,28 +238,122 @@ def spatial_batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, e
     Returns
     -------
     out : ndarray, shape (N, C, H, W)
-    cache : tuple for :func:`spatial_batchnorm_backward`
+    cache : tuple ``(train, x, mu, inv_std, gamma)`` for
+        :func:`spatial_batchnorm_backward`: ``mu`` (C,) is the mean ``x``
+        was normalized with (the batch's, or in test mode the running one)
+        and ``inv_std`` (C,) is ``1 / sqrt(var + eps)``, so that
+        ``x_hat = (x - mu[:, None, None]) * inv_std[:, None, None]``
     """
-    x = np.asarray(x)
+    x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
     if x.ndim != 4:
         raise ValueError(f"spatial_batchnorm_forward expects x of shape (N, C, H, W), got {x.shape}")
     N, C, H, W = x.shape
-    rows = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)  # (N*H*W, C)
-    out, bn_cache = batchnorm_forward(rows, gamma, beta, stats, train=train,
-                                      momentum=momentum, eps=eps)
-    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), (x.shape, bn_cache)
+    if gamma.shape != (C,) or beta.shape != (C,):
+        raise ValueError(f"spatial_batchnorm_forward: gamma and beta need shape ({C},) to match "
+                         f"the {C} channels of x {x.shape}; got gamma {gamma.shape}, beta "
+                         f"{beta.shape}")
+    _check_momentum_and_stats(momentum, stats, C)
+    dtype = np.result_type(x, gamma, beta)
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.dtype(np.float64)
+    x = x.astype(dtype, copy=False)
+    x3 = x.reshape(N, C, H * W)                                        # (N, C, H*W)
+    chunks, scratch = _example_chunks(x3)
+    if train:
+        num_values = N * H * W                  # samples of each channel
+        if num_values < 2:
+            raise ValueError("spatial_batchnorm_forward in training mode needs at least 2 "
+                             f"values per channel to estimate a variance, got x of shape "
+                             f"{x.shape}; use train=False for a single 1x1 example")
+        mu = x3.sum(axis=2).sum(axis=0) / num_values                    # (C,)
+        squares = np.empty((N, C), dtype=dtype)  # sum of (x - mu)^2 over the positions of (n, c)
+        for chunk in chunks:
+            xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+            np.vecdot(xc, xc, out=squares[chunk])
+        var = squares.sum(axis=0) / num_values
+        if stats is not None:
+            stats.running_mean = momentum * stats.running_mean + (1 - momentum) * mu
+            stats.running_var = momentum * stats.running_var + (1 - momentum) * var
+    else:
+        if stats is None:
+            raise ValueError("spatial_batchnorm_forward in test mode (train=False) needs the "
+                             "running statistics: pass the BatchNormStats the layer was "
+                             "trained with")
+        mu, var = stats.running_mean.astype(dtype), stats.running_var.astype(dtype)
+    inv_std = 1 / np.sqrt(var + eps)
+    scale, shift = (gamma * inv_std)[:, None], beta.astype(dtype)[:, None]   # (C, 1)
+    out = np.empty_like(x3)
+    for chunk in chunks:
+        xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+        np.multiply(xc, scale, out=out[chunk])
+        out[chunk] += shift
+    return out.reshape(x.shape), (train, x, mu, inv_std, gamma)
 
 
 def spatial_batchnorm_backward(dout, cache):
-    """Backward pass of :func:`spatial_batchnorm_forward`: the closed-form
-    batch-norm backward on the same (N*H*W, C) reshape.
+    """Backward pass of :func:`spatial_batchnorm_forward`.
+
+    The closed form of :func:`batchnorm_backward_alt` per channel, with
+    ``M = N*H*W`` values per channel, ``s = inv_std``, ``g = dout`` and
+    ``xc = x - mu``::
+
+        dbeta  = sum g                 dgamma = s * sum(g * xc)
+        dx     = gamma*s * (g - mean(g) - xc * s^2 * mean(g * xc))
+
+    that is ``dx = k1 * g + k2 * xc + k3`` with one number per channel for
+    each ``k``. One pass over the batch for both sums, one writing ``dx``,
+    both a chunk at a time with ``xc`` in a scratch buffer, as in the
+    forward pass. In test mode the mean and variance are constants and
+    ``dx = gamma * s * g``.
 
     Returns ``(dx, dgamma, dbeta)`` with dx of shape (N, C, H, W).
     """
-    (N, C, H, W), bn_cache = cache
-    drows = dout.transpose(0, 2, 3, 1).reshape(N * H * W, C)
-    dx, dgamma, dbeta = batchnorm_backward_alt(drows, bn_cache)
-    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+    train, x, mu, inv_std, gamma = cache
+    N, C, H, W = x.shape
+    if np.shape(dout) != x.shape:
+        raise ValueError(f"dout has shape {np.shape(dout)} but the forward pass produced "
+                         f"{x.shape}")
+    dtype = x.dtype
+    g3 = np.asarray(dout, dtype=dtype).reshape(N, C, H * W)            # (N, C, H*W)
+    x3 = x.reshape(N, C, H * W)
+    chunks, scratch = _example_chunks(x3)
+    sums, dots = np.empty((N, C), dtype=dtype), np.empty((N, C), dtype=dtype)
+    for chunk in chunks:
+        xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+        g3[chunk].sum(axis=2, out=sums[chunk])
+        np.vecdot(g3[chunk], xc, out=dots[chunk])
+    dbeta, dot = sums.sum(axis=0), dots.sum(axis=0)
+    dgamma = dot * inv_std
+    k1 = (gamma * inv_std).astype(dtype, copy=False)[:, None]
+    dx = np.empty_like(g3)
+    if not train:
+        for chunk in chunks:
+            np.multiply(g3[chunk], k1, out=dx[chunk])
+        return dx.reshape(x.shape), dgamma, dbeta
+    num_values = N * H * W
+    k2 = (-k1[:, 0] * inv_std * inv_std * dot / num_values)[:, None]
+    k3 = (-k1[:, 0] * dbeta / num_values)[:, None]
+    for chunk in chunks:
+        xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+        xc *= k2
+        xc += k3
+        np.multiply(g3[chunk], k1, out=dx[chunk])
+        dx[chunk] += xc
+    return dx.reshape(x.shape), dgamma, dbeta
+
+
+# Chunks of the batch that spatial batch norm works through: small enough
+# that the few passes over each chunk hit the CPU cache, large enough that
+# numpy's per-call overhead stays small.
+_CHUNK_BYTES = 1 << 18
+
+
+def _example_chunks(x):
+    """Slices along axis 0 covering ``x`` in pieces of about _CHUNK_BYTES,
+    and a scratch array shaped like the largest piece."""
+    step = max(1, _CHUNK_BYTES // max(1, x[:1].nbytes))
+    chunks = [slice(i, min(i + step, len(x))) for i in range(0, len(x), step)]
+    return chunks, np.empty((min(step, len(x)),) + x.shape[1:], dtype=x.dtype)
 
 
 def _normalized_backward(g, x_hat, std, axis):
@@ -268,3 +370,11 @@ def _check_norm_shapes(name, x, gamma, beta):
     if gamma.shape != (x.shape[1],) or beta.shape != (x.shape[1],):
         raise ValueError(f"{name}: gamma and beta need shape ({x.shape[1]},) to match x "
                          f"{x.shape}; got gamma {gamma.shape}, beta {beta.shape}")
+
+
+def _check_momentum_and_stats(momentum, stats, num_features):
+    if not 0 <= momentum <= 1:
+        raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+    if stats is not None and stats.running_mean.shape != (num_features,):
+        raise ValueError(f"stats hold {stats.running_mean.shape[0]} features but x has "
+                         f"{num_features}; create them with BatchNormStats.create({num_features})")

@@ -139,6 +139,41 @@ def test_spatial_batchnorm_equals_batchnorm_on_reshape():
     np.testing.assert_allclose(dbeta, rdbeta)
 
 
+@pytest.mark.parametrize("train", [True, False])
+def test_spatial_batchnorm_in_chunks_equals_batchnorm_on_reshape(monkeypatch, train):
+    """Spatial batch norm works through the batch a few examples at a time:
+    over several chunks (the last one partial), in float32, does it give
+    batchnorm_forward / batchnorm_backward's numbers on the (N*H*W, C)
+    reshape, keep float32, and leave x, dout and the cache untouched?"""
+    rng = np.random.default_rng(1)
+    N, C, H, W = 7, 3, 4, 5
+    monkeypatch.setattr(nz, "_CHUNK_BYTES", 2 * C * H * W * 4)     # 2 examples per chunk
+    x = (rng.standard_normal((N, C, H, W)) * 2 + 3).astype(np.float32)
+    gamma, beta = (rng.standard_normal(C).astype(np.float32) for _ in range(2))
+    s1 = None if train else BatchNormStats(rng.standard_normal(C).astype(np.float32),
+                                           rng.uniform(0.5, 2, C).astype(np.float32))
+    s2 = None if train else s1.copy()
+    saved_x = x.copy()
+    out, cache = nz.spatial_batchnorm_forward(x, gamma, beta, s1, train=train)
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)
+    ref, ref_cache = nz.batchnorm_forward(rows, gamma, beta, s2, train=train)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, ref.reshape(N, H, W, C).transpose(0, 3, 1, 2),
+                               rtol=1e-5, atol=1e-5)
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    saved_dout, saved_cache = dout.copy(), [np.copy(c) for c in cache]
+    grads = nz.spatial_batchnorm_backward(dout, cache)
+    ref_grads = nz.batchnorm_backward_alt(dout.transpose(0, 2, 3, 1).reshape(-1, C), ref_cache)
+    ref_grads = (ref_grads[0].reshape(N, H, W, C).transpose(0, 3, 1, 2),) + ref_grads[1:]
+    for ours, theirs in zip(grads, ref_grads):
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
+    np.testing.assert_array_equal(x, saved_x)
+    np.testing.assert_array_equal(dout, saved_dout)
+    for item, saved in zip(cache, saved_cache):
+        np.testing.assert_array_equal(item, saved)
+
+
 def test_layernorm_standardizes_each_example():
     """Does layer norm give every example mean 0 and std 1 over its features?"""
     x, _, _ = bn_inputs(1, N=6, D=50)

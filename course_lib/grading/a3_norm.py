@@ -88,13 +88,13 @@ def _sbn_backward_variant(dparam_axes=(0, 2, 3), full_dx=True):
     """spatial batchnorm backward with one known bug, from a reference cache."""
     def variant(dout, cache):
         dx, dgamma, dbeta = spatial_batchnorm_backward(dout, cache)
-        (N, C, H, W), (_, x_hat_rows, _, std, gamma) = cache
-        x_hat = x_hat_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        _, x, mu, inv_std, gamma = cache        # x (N, C, H, W), mu and inv_std (C,)
+        x_hat = (x - mu[:, None, None]) * inv_std[:, None, None]
         if dparam_axes != (0, 2, 3):
             dgamma = (dout * x_hat).sum(axis=dparam_axes)
             dbeta = dout.sum(axis=dparam_axes)
         if not full_dx:
-            dx = dout * (gamma / std).reshape(1, C, 1, 1)
+            dx = dout * (gamma * inv_std)[:, None, None]
         return dx, dgamma, dbeta
     return variant
 
