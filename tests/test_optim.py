@@ -180,3 +180,26 @@ def test_schedules():
     assert optim.inverse_time_decay(1.0, 3, 0.5) == pytest.approx(0.4)
     with pytest.raises(ValueError):
         optim.step_decay(0.1, 3, every=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_in_blocks_equals_the_whole_array_formula(monkeypatch, dtype):
+    """Adam works through its arrays a block at a time: over several blocks
+    (the last one partial), on a (7, 13) parameter, does it give bitwise the
+    numbers of the docstring's formulas applied to whole arrays, step after
+    step, slots included?"""
+    monkeypatch.setattr(optim, "_BLOCK_BYTES", 10 * np.dtype(dtype).itemsize)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((7, 13)).astype(dtype)
+    m, v, state, ours = np.zeros_like(w), np.zeros_like(w), {"lr": 1e-2}, w
+    for t in range(1, 4):
+        dw = rng.standard_normal(w.shape).astype(dtype)
+        ours, state = optim.adam(ours, dw, state)
+        m = 0.9 * m + (1 - 0.9) * dw
+        v = 0.999 * v + (1 - 0.999) * (dw * dw)
+        m_hat, v_hat = m / (1 - 0.9 ** t), v / (1 - 0.999 ** t)
+        w = w - 1e-2 * m_hat / (np.sqrt(v_hat) + 1e-8)
+        assert ours.dtype == state["m"].dtype == state["v"].dtype == dtype
+        np.testing.assert_array_equal(state["m"], m)
+        np.testing.assert_array_equal(state["v"], v)
+        np.testing.assert_array_equal(ours, w)
