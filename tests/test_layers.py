@@ -75,6 +75,22 @@ def test_affine_forward_value_and_shapes():
     assert dx.shape == x.shape and dw.shape == w.shape and db.shape == b.shape
 
 
+def test_affine_param_grads_are_affine_backwards_without_dx():
+    """Does affine_param_grads give exactly affine_backward's dw and db, and does
+    affine_forward keep float32 float32 (adding b in place) yet promote to a
+    float64 b as numpy would?"""
+    rng = np.random.default_rng(0)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((5, 2, 3), (6, 4), (4,)))
+    out, cache = layers.affine_forward(x, w, b)
+    assert out.dtype == np.float32
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    _, dw, db = layers.affine_backward(dout, cache)
+    dw_alone, db_alone = layers.affine_param_grads(dout, cache)
+    np.testing.assert_array_equal(dw_alone, dw)
+    np.testing.assert_array_equal(db_alone, db)
+    assert layers.affine_forward(x, w, b.astype(np.float64))[0].dtype == np.float64
+
+
 def test_affine_rejects_mismatched_weights():
     """Does a weight matrix with the wrong number of rows get an error naming the shapes?"""
     with pytest.raises(ValueError, match=r"flattens to \(N, 6\)"):
@@ -109,6 +125,8 @@ def test_relu_backward_does_not_write_into_dout():
     dx = layers.relu_backward(dout, cache)
     np.testing.assert_array_equal(dx, [0.0, 0.0, 7.0])
     np.testing.assert_array_equal(dout, [5.0, 6.0, 7.0])
+    dout32 = dout.astype(np.float32)
+    assert layers.relu_backward(dout32, cache.astype(np.float32)).dtype == np.float32
 
 
 def test_maxout_generalizes_relu_and_routes_ties_to_first_piece():

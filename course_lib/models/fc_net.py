@@ -172,10 +172,14 @@ class FullyConnectedNet(Model):
 
     def _backward(self, dscores, caches):
         grads = {}
-        dout, grads["W"], grads["b"] = layers.affine_backward(dscores, caches[-1])
+        if self.num_layers > 1:
+            dout, grads["W"], grads["b"] = layers.affine_backward(dscores, caches[-1])
+        else:                           # a linear classifier: its input is the data
+            grads["W"], grads["b"] = layers.affine_param_grads(dscores, caches[-1])
         grads = {param_name("fc", self.num_layers, k): v for k, v in grads.items()}
         for i in range(self.num_layers - 1, 0, -1):
-            dout, layer_grads = hidden_backward(dout, caches[i - 1])
+            # the first layer's input is the data: no gradient needed there
+            dout, layer_grads = hidden_backward(dout, caches[i - 1], need_dx=i > 1)
             grads.update({param_name("fc", i, k): v for k, v in layer_grads.items()})
         return {name: grads[name] for name in self.params}  # same order as params
 
@@ -222,8 +226,12 @@ def hidden_forward(x, p, stats, normalization_kind, keep_ratio, train, rng, acti
                  dropout_cache)
 
 
-def hidden_backward(dout, cache):
-    """Backward pass of ``hidden_forward``: returns ``(dx, {"W": dW, "b": db, ...})``."""
+def hidden_backward(dout, cache, need_dx=True):
+    """Backward pass of ``hidden_forward``: returns ``(dx, {"W": dW, "b": db, ...})``.
+
+    With ``need_dx=False`` (the network's first layer) dx is None and is
+    not computed (see :func:`~course_lib.layers.affine_param_grads`).
+    """
     normalization_kind, affine_cache, norm_cache, (act_backward, act_cache), dropout_cache = cache
     grads = {}
     if dropout_cache is not None:
@@ -233,5 +241,9 @@ def hidden_backward(dout, cache):
         dout, grads["gamma"], grads["beta"] = normalization.batchnorm_backward_alt(dout, norm_cache)
     elif normalization_kind == "layernorm":
         dout, grads["gamma"], grads["beta"] = normalization.layernorm_backward(dout, norm_cache)
-    dx, grads["W"], grads["b"] = layers.affine_backward(dout, affine_cache)
+    if need_dx:
+        dx, grads["W"], grads["b"] = layers.affine_backward(dout, affine_cache)
+    else:
+        dx = None
+        grads["W"], grads["b"] = layers.affine_param_grads(dout, affine_cache)
     return dx, grads
