@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from bench_conv import interleaved  # bench/: the steady-state timing scheme
+from bench_conv import CLOCKS, interleaved  # bench/: the steady-state timing scheme
 from course_lib import conv, optim
 from course_lib.models import ConvNet, FullyConnectedNet
 from machine import describe
@@ -159,6 +159,10 @@ def main():
                         help="seconds of timed steps per turn, at least (default 0.6)")
     parser.add_argument("--rest", type=float, default=0.3,
                         help="seconds of sleep after each turn (default 0.3)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall: elapsed time (default). cpu: CPU time of this process, "
+                             "which other programs on a busy machine disturb less; "
+                             "meaningful with --threads 1 only")
     args = parser.parse_args()
     names = args.models.split(",")
     for name in names:
@@ -171,7 +175,7 @@ def main():
     print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start; medians of {args.repeats} "
           f"interleaved rounds; a turn: {args.warmup:g} s warm-up, >= {args.window:g} s and "
-          f">= {args.block} timed steps, {args.rest:g} s rest; wall-clock ms per step")
+          f">= {args.block} timed steps, {args.rest:g} s rest; {args.clock}-clock ms per step")
     header = (f"{'dtype':8s} {'thr':>3s}  {'model':14s} {'batch':>5s} {'ours':>9s} "
               f"{'torch':>9s}  {'ratio':>6s}  {'target':>7s}  {'result':6s} {'load':>5s}")
     print(header)
@@ -187,7 +191,7 @@ def main():
                     target = target32 if dtype == np.float32 else target64
                     ours, theirs = step_methods(name, dtype)
                     t = interleaved({"ours": ours, "torch": theirs}, args.repeats,
-                                    block=args.block, rest=args.rest, warmup=args.warmup,
+                                    CLOCKS[args.clock], block=args.block, rest=args.rest, warmup=args.warmup,
                                     window=args.window)
                     ratio = t["ours"] / t["torch"]
                     result = "-" if target is None else "PASS" if ratio <= target else "MISS"
