@@ -230,9 +230,15 @@ def _max_2x2(tasks, x, out, argmax, pool_height, pool_width, stride, n0):
         top, bottom = h[..., 0:rows - 1:stride, :], h[..., 1:rows:stride, :]
         np.maximum(top, bottom, out=best)
         np.greater(bottom, top, out=v)
-        np.copyto(winner, h_right[..., 0:rows - 1:stride, :])       # offset 0 or 1
-        np.add(h_right[..., 1:rows:stride, :], 2, out=winner, where=v,
-               dtype=np.uint8)                                      # offset 2 or 3
+        # winner = top + v * (2 + bottom - top), with top, bottom the column
+        # (0 or 1) that won in each row and v = 1 where the bottom row won:
+        # offset 0 or 1, else 2 or 3. Arithmetic on the 0/1 bytes rather
+        # than np.add(..., where=v), whose masked loop was 5x slower.
+        top = h_right.view(np.uint8)[..., 0:rows - 1:stride, :]
+        np.subtract(h_right.view(np.uint8)[..., 1:rows:stride, :], top, out=winner)
+        winner += 2                     # 2 + bottom - top: 1, 2 or 3 (uint8 wraps in between)
+        winner *= v
+        winner += top
 
 
 def max_pool_backward_fast(dout, cache):

@@ -292,6 +292,28 @@ def test_conv_net_gradients(config):
     assert_gradients_ok(model, X, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pooling_before_relu_is_relu_before_pooling(dtype):
+    """ConvNet applies its ReLU after the 2x2 max pooling instead of before
+    it: on inputs full of ties (zeros, repeated values, all-negative
+    windows), are the outputs and the input gradients exactly the same as
+    in the notes' order?"""
+    from course_lib.layers import relu_backward, relu_forward
+    from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
+    rng = np.random.default_rng(0)
+    x = rng.integers(-2, 3, size=(4, 3, 8, 10)).astype(dtype)      # many ties
+    dout = rng.standard_normal((4, 3, 4, 5)).astype(dtype)
+    r, relu_cache = relu_forward(x)
+    notes, pool_cache = max_pool_forward_fast(r)
+    dx_notes = relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache)
+    p, pool_cache = max_pool_forward_fast(x)
+    ours, relu_cache = relu_forward(p)
+    dx_ours = max_pool_backward_fast(relu_backward(dout, relu_cache), pool_cache)
+    np.testing.assert_array_equal(ours, notes)
+    np.testing.assert_array_equal(dx_ours, dx_notes)
+    assert np.count_nonzero(dx_ours) > 0
+
+
 def test_regularization_term_is_reg_sum_w_squared():
     """Is the L2 term exactly reg * sum(W*W) over weights only (the course's one
     convention), with gradient 2 * reg * W?"""

@@ -169,9 +169,12 @@ class ConvNet(Model):
             if self.normalization == "batchnorm":
                 out, norm_cache = normalization.spatial_batchnorm_forward(
                     out, p["gamma"], p["beta"], self.bn_stats[layer], train=train)
-            out, relu_cache = layers.relu_forward(out)
+            # ReLU then max pooling, computed as pooling then ReLU: the same
+            # numbers (max commutes with max(., 0)) and the same gradients,
+            # with the ReLU on a quarter of the values.
             if pool:
                 out, pool_cache = pooling.max_pool_forward_fast(out, 2, 2, 2)
+            out, relu_cache = layers.relu_forward(out)
             conv_caches.append((conv_cache, norm_cache, relu_cache, pool_cache))
         for i in range(1, self.num_fc_layers):
             layer = layer_name("fc", i)
@@ -196,9 +199,9 @@ class ConvNet(Model):
         for j in range(len(self.conv_layers), 0, -1):
             conv_cache, norm_cache, relu_cache, pool_cache = conv_caches[j - 1]
             layer_grads = {}
+            dout = layers.relu_backward(dout, relu_cache)
             if pool_cache is not None:
                 dout = pooling.max_pool_backward_fast(dout, pool_cache)
-            dout = layers.relu_backward(dout, relu_cache)
             if norm_cache is not None:
                 dout, layer_grads["gamma"], layer_grads["beta"] = \
                     normalization.spatial_batchnorm_backward(dout, norm_cache)
