@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["conv_output_size", "conv_forward_naive", "conv_backward_naive",
-           "conv_forward_fast", "conv_backward_fast",
+           "conv_forward_fast", "conv_backward_fast", "conv_param_grads_fast",
            "set_num_threads", "get_num_threads"]
 
 
@@ -486,6 +486,10 @@ def conv_backward_fast(dout, cache):
         dcols[n] = w_row.T @ g[n]               (C*HH*WW, H_out*W_out)
         db       = dout summed over N, H_out, W_out
 
+    (``dw`` is computed transposed, ``sum_n cols[n] @ g[n].T``: OpenBLAS
+    runs the products of that shape 1.05-1.2x faster in float32 on the
+    ConvNet's 3x3 layers.)
+
     ``dcols`` holds one gradient per (tap, output position); col2im adds
     them back into the padded input. Inputs under several overlapping
     fields receive several contributions, which rules out a plain
@@ -514,6 +518,22 @@ def conv_backward_fast(dout, cache):
     Same arguments and results as :func:`conv_backward_naive` (and either
     forward's cache works).
     """
+    return _conv_backward(dout, cache, need_dx=True)
+
+
+def conv_param_grads_fast(dout, cache):
+    """The parameter gradients of :func:`conv_backward_fast` alone: ``(dw, db)``.
+
+    A network's first convolution needs no gradient for its input (the
+    images), and there ``dx`` (a product as large as the forward pass, and
+    col2im) is a third of the backward pass's work: the models skip it, as
+    autograd frameworks do for inputs that need no gradient.
+    """
+    return _conv_backward(dout, cache, need_dx=False)[1:]
+
+
+def _conv_backward(dout, cache, need_dx):
+    """:func:`conv_backward_fast`; with ``need_dx=False`` dx is None."""
     x, w, b, stride, pad, dilation = cache[:6]
     kept_cols = cache[6] if len(cache) > 6 else None
     _check_dout(dout, x, w, stride, pad, dilation)
@@ -529,32 +549,35 @@ def conv_backward_fast(dout, cache):
     front = (HH - 1) * dilation * Wp + (WW - 1) * dilation    # the largest tap offset
     # without padding, the strided col2im adds straight into dx
     direct = not wide and pad == 0
-    dx = np.zeros((N, C, H, W), dtype=dtype) if direct else np.empty((N, C, H, W), dtype=dtype)
+    if not need_dx:
+        dx = None
+    else:
+        dx = np.zeros((N, C, H, W), dtype=dtype) if direct else np.empty((N, C, H, W), dtype=dtype)
     n0 = max(c.stop - c.start for c in chunks)
-    dw_chunks = np.empty((len(chunks), F, K), dtype=dtype)   # each chunk's share
+    dw_chunks = np.empty((len(chunks), K, F), dtype=dtype)   # each chunk's share, transposed
     db_chunks = np.empty((len(chunks), F), dtype=dtype)
 
     def work(tasks):
-        """dx[chunk], dw_chunks[i] and db_chunks[i] for the chunks one
-        thread takes; its scratch buffers are its own."""
+        """dx[chunk] (if needed), dw_chunks[i] and db_chunks[i] for the
+        chunks one thread takes; its scratch buffers are its own."""
         if kept_cols is None:
             gather = _gatherer(x, dtype, n0, HH, WW, H_out, W_out, stride, pad, dilation)
             cols = np.empty((n0, C, HH, WW, H_out, W_out), dtype=dtype)
         cols_2d = (kept_cols if kept_cols is not None else cols).reshape(
             -1, K, H_out * W_out)
-        dw_parts = np.empty((n0, F, K), dtype=dtype)
-        if wide:
+        dw_parts = np.empty((n0, K, F), dtype=dtype)
+        if need_dx and wide:
             g_wide = np.zeros((n0, F, H_out, Wp), dtype=dtype)
             # one spare row: the last taps' runs end (WW-1)*Dl elements past Hp*Wp
             dxp = np.empty((n0, C, (Hp + 1) * Wp), dtype=dtype)
             interior = dxp.reshape(n0, C, Hp + 1, Wp)[:, :, pad:pad + H, pad:pad + W]
-        elif not direct:
-            dxp = np.empty((n0, C, Hp, Wp), dtype=dtype)
-            interior = dxp[:, :, pad:pad + H, pad:pad + W]
-        if wide:                        # tap rows with `front` zeros either side
+            # tap rows with `front` zeros either side
             rows = np.zeros((n0, K, front + L + front), dtype=dtype)
-        else:
+        elif need_dx:
             dcols = np.empty((n0, C, HH, WW, L), dtype=dtype)
+            if not direct:
+                dxp = np.empty((n0, C, Hp, Wp), dtype=dtype)
+                interior = dxp[:, :, pad:pad + H, pad:pad + W]
         for i, chunk in tasks:
             m = chunk.stop - chunk.start
             if kept_cols is None:
@@ -562,9 +585,11 @@ def conv_backward_fast(dout, cache):
                 cols_m = cols_2d[:m]
             else:
                 cols_m = cols_2d[chunk]
-            np.matmul(g[chunk], cols_m.transpose(0, 2, 1), out=dw_parts[:m])
+            np.matmul(cols_m, g[chunk].transpose(0, 2, 1), out=dw_parts[:m])
             dw_parts[:m].sum(axis=0, out=dw_chunks[i])
             g[chunk].sum(axis=(0, 2), out=db_chunks[i])
+            if not need_dx:
+                continue
             if wide:
                 g_wide[:m, :, :, :W_out] = g[chunk].reshape(m, F, H_out, W_out)
                 np.matmul(w_row.T, g_wide[:m].reshape(m, F, L),
@@ -581,7 +606,7 @@ def conv_backward_fast(dout, cache):
                 dx[chunk] = interior[:m]
 
     _in_threads(work, chunks, threads)
-    dw = dw_chunks.sum(axis=0)          # in chunk order, whichever thread did which
+    dw = dw_chunks.sum(axis=0).T        # in chunk order, whichever thread did which
     db = db_chunks.sum(axis=0)
     return dx, dw.reshape(w.shape), db
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from course_lib import conv
-from course_lib.conv import (conv_backward_fast, conv_backward_naive,
+from course_lib.conv import (conv_backward_fast, conv_backward_naive, conv_param_grads_fast,
                              conv_forward_fast, conv_forward_naive,
                              conv_output_size)
 from tests.helpers import check_layer, scaled_error, sum_tolerance
@@ -499,3 +499,19 @@ def test_set_num_threads_default_and_environment(monkeypatch, restore_threads):
     assert conv._default_num_threads() == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "many")              # ignored
     assert 1 <= conv._default_num_threads() <= conv._MAX_DEFAULT_THREADS
+
+
+@pytest.mark.parametrize("stride, pad", [(1, 1), (2, 0), (2, 1)])
+def test_conv_param_grads_are_the_backward_passs_dw_and_db(stride, pad):
+    """Does conv_param_grads_fast give exactly conv_backward_fast's dw and db
+    (it skips dx, for a network's first layer), from either forward's cache?"""
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((5, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3)), \
+        rng.standard_normal(4)
+    for forward in (conv_forward_fast, conv_forward_naive):
+        out, cache = forward(x, w, b, stride=stride, pad=pad)
+        dout = rng.standard_normal(out.shape)
+        _, dw, db = conv_backward_fast(dout, cache)
+        dw_alone, db_alone = conv_param_grads_fast(dout, cache)
+        np.testing.assert_array_equal(dw_alone, dw)
+        np.testing.assert_array_equal(db_alone, db)

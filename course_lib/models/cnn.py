@@ -205,7 +205,11 @@ class ConvNet(Model):
             if norm_cache is not None:
                 dout, layer_grads["gamma"], layer_grads["beta"] = \
                     normalization.spatial_batchnorm_backward(dout, norm_cache)
-            dout, layer_grads["W"], layer_grads["b"] = conv.conv_backward_fast(dout, conv_cache)
+            if j > 1:
+                dout, layer_grads["W"], layer_grads["b"] = conv.conv_backward_fast(dout,
+                                                                                   conv_cache)
+            else:                       # the input is the images: no gradient needed there
+                layer_grads["W"], layer_grads["b"] = conv.conv_param_grads_fast(dout, conv_cache)
             grads.update({param_name("conv", j, k): v for k, v in layer_grads.items()})
         return {name: grads[name] for name in self.params}  # same order as params
 
