@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib import conv
+
 __all__ = [
     "BatchNormStats",
     "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
@@ -221,12 +223,15 @@ def spatial_batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, e
     channel axis last, and back for the output): on the (N, C, H*W) view of
     ``x`` a channel's values in one example are contiguous, so each sum is
     a fast contiguous reduction. The batch is done a few examples at a time
-    (see :func:`_example_chunks`), each chunk's centred values ``x - mean``
-    going to a small scratch buffer that stays in the CPU cache, first to
-    sum their squares, then to compute ``out = (x - mean) * (gamma / std)
-    + beta``. No array of the batch's size is made but ``out``; the cache
-    keeps ``x`` itself (which the caller does not modify, see
-    :mod:`course_lib.layers`).
+    (see :func:`_over_chunks`; the threads of
+    :func:`course_lib.conv.set_num_threads` share the chunks), each chunk's
+    centred values ``x - mean`` going to a small scratch buffer that stays
+    in the CPU cache, first to sum their squares, then to compute
+    ``out = (x - mean) * (gamma / std) + beta``. No array of the batch's
+    size is made but ``out``; the cache keeps ``x`` itself (which the
+    caller does not modify, see :mod:`course_lib.layers`). Every sum over
+    positions is taken per example and channel, then over the batch in
+    order, so any number of threads gives the same numbers.
 
     Parameters
     ----------
@@ -258,18 +263,21 @@ def spatial_batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, e
         dtype = np.dtype(np.float64)
     x = x.astype(dtype, copy=False)
     x3 = x.reshape(N, C, H * W)                                        # (N, C, H*W)
-    chunks, scratch = _example_chunks(x3)
     if train:
         num_values = N * H * W                  # samples of each channel
         if num_values < 2:
             raise ValueError("spatial_batchnorm_forward in training mode needs at least 2 "
                              f"values per channel to estimate a variance, got x of shape "
                              f"{x.shape}; use train=False for a single 1x1 example")
-        mu = x3.sum(axis=2).sum(axis=0) / num_values                    # (C,)
-        squares = np.empty((N, C), dtype=dtype)  # sum of (x - mu)^2 over the positions of (n, c)
-        for chunk in chunks:
-            xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+        sums = np.empty((N, C), dtype=dtype)     # over the positions of (n, c)
+        squares = np.empty((N, C), dtype=dtype)  # of (x - mu)^2, likewise
+        _over_chunks(x3, lambda chunk, _: x3[chunk].sum(axis=2, out=sums[chunk]))
+        mu = sums.sum(axis=0) / num_values                              # (C,)
+
+        def sum_squares(chunk, scratch):
+            xc = np.subtract(x3[chunk], mu[:, None], out=scratch)
             np.vecdot(xc, xc, out=squares[chunk])
+        _over_chunks(x3, sum_squares)
         var = squares.sum(axis=0) / num_values
         if stats is not None:
             stats.running_mean = momentum * stats.running_mean + (1 - momentum) * mu
@@ -283,10 +291,12 @@ def spatial_batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, e
     inv_std = 1 / np.sqrt(var + eps)
     scale, shift = (gamma * inv_std)[:, None], beta.astype(dtype)[:, None]   # (C, 1)
     out = np.empty_like(x3)
-    for chunk in chunks:
-        xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+
+    def normalize(chunk, scratch):
+        xc = np.subtract(x3[chunk], mu[:, None], out=scratch)
         np.multiply(xc, scale, out=out[chunk])
         out[chunk] += shift
+    _over_chunks(x3, normalize)
     return out.reshape(x.shape), (train, x, mu, inv_std, gamma)
 
 
@@ -316,44 +326,60 @@ def spatial_batchnorm_backward(dout, cache):
     dtype = x.dtype
     g3 = np.asarray(dout, dtype=dtype).reshape(N, C, H * W)            # (N, C, H*W)
     x3 = x.reshape(N, C, H * W)
-    chunks, scratch = _example_chunks(x3)
     sums, dots = np.empty((N, C), dtype=dtype), np.empty((N, C), dtype=dtype)
-    for chunk in chunks:
-        xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+
+    def reduce(chunk, scratch):
+        xc = np.subtract(x3[chunk], mu[:, None], out=scratch)
         g3[chunk].sum(axis=2, out=sums[chunk])
         np.vecdot(g3[chunk], xc, out=dots[chunk])
+    _over_chunks(x3, reduce)
     dbeta, dot = sums.sum(axis=0), dots.sum(axis=0)
     dgamma = dot * inv_std
     k1 = (gamma * inv_std).astype(dtype, copy=False)[:, None]
     dx = np.empty_like(g3)
     if not train:
-        for chunk in chunks:
-            np.multiply(g3[chunk], k1, out=dx[chunk])
+        _over_chunks(x3, lambda chunk, _: np.multiply(g3[chunk], k1, out=dx[chunk]))
         return dx.reshape(x.shape), dgamma, dbeta
     num_values = N * H * W
     k2 = (-k1[:, 0] * inv_std * inv_std * dot / num_values)[:, None]
     k3 = (-k1[:, 0] * dbeta / num_values)[:, None]
-    for chunk in chunks:
-        xc = np.subtract(x3[chunk], mu[:, None], out=scratch[:chunk.stop - chunk.start])
+
+    def input_grad(chunk, scratch):
+        xc = np.subtract(x3[chunk], mu[:, None], out=scratch)
         xc *= k2
         xc += k3
         np.multiply(g3[chunk], k1, out=dx[chunk])
         dx[chunk] += xc
+    _over_chunks(x3, input_grad)
     return dx.reshape(x.shape), dgamma, dbeta
 
 
 # Chunks of the batch that spatial batch norm works through: small enough
 # that the few passes over each chunk hit the CPU cache, large enough that
-# numpy's per-call overhead stays small.
+# numpy's per-call overhead stays small. With several threads the chunks
+# are larger (fewer numpy calls, so the threads wait less for the GIL
+# between them), as in course_lib.pooling.
 _CHUNK_BYTES = 1 << 18
+_THREAD_CHUNK_BYTES = 1 << 20
 
 
-def _example_chunks(x):
-    """Slices along axis 0 covering ``x`` in pieces of about _CHUNK_BYTES,
-    and a scratch array shaped like the largest piece."""
-    step = max(1, _CHUNK_BYTES // max(1, x[:1].nbytes))
-    chunks = [slice(i, min(i + step, len(x))) for i in range(0, len(x), step)]
-    return chunks, np.empty((min(step, len(x)),) + x.shape[1:], dtype=x.dtype)
+def _over_chunks(x3, work):
+    """Call ``work(chunk, scratch)`` for slices ``chunk`` covering the batch
+    axis of ``x3``, with ``scratch`` an array shaped like ``x3[chunk]`` that
+    is the calling thread's own. The chunks are shared among the threads of
+    :func:`course_lib.conv.set_num_threads`; ``work`` writes each chunk's
+    results where they depend only on the chunk, so every thread count
+    gives the same numbers."""
+    threads = conv.get_num_threads()
+    size = _CHUNK_BYTES if threads == 1 else _THREAD_CHUNK_BYTES
+    chunks = conv._batch_chunks(len(x3), x3[:1].nbytes, size, threads)
+    n0 = max(c.stop - c.start for c in chunks)
+
+    def run(tasks):
+        scratch = np.empty((n0,) + x3.shape[1:], dtype=x3.dtype)
+        for _, chunk in tasks:
+            work(chunk, scratch[:chunk.stop - chunk.start])
+    conv._in_threads(run, chunks, threads)
 
 
 def _normalized_backward(g, x_hat, std, axis):

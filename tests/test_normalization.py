@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from course_lib import conv
 from course_lib import normalization as nz
 from course_lib.normalization import BatchNormStats
 from tests.helpers import check_layer
@@ -139,15 +140,26 @@ def test_spatial_batchnorm_equals_batchnorm_on_reshape():
     np.testing.assert_allclose(dbeta, rdbeta)
 
 
+@pytest.fixture
+def restore_threads(monkeypatch):
+    """Whatever a test sets, the thread count is restored afterwards."""
+    monkeypatch.setattr(conv, "_num_threads", conv.get_num_threads())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("train", [True, False])
-def test_spatial_batchnorm_in_chunks_equals_batchnorm_on_reshape(monkeypatch, train):
+def test_spatial_batchnorm_in_chunks_equals_batchnorm_on_reshape(monkeypatch, restore_threads,
+                                                                 train, threads):
     """Spatial batch norm works through the batch a few examples at a time:
-    over several chunks (the last one partial), in float32, does it give
-    batchnorm_forward / batchnorm_backward's numbers on the (N*H*W, C)
-    reshape, keep float32, and leave x, dout and the cache untouched?"""
+    over several chunks (the last one partial), in float32, with 1 or 2
+    threads, does it give batchnorm_forward / batchnorm_backward's numbers on
+    the (N*H*W, C) reshape, keep float32, and leave x, dout and the cache
+    untouched?"""
     rng = np.random.default_rng(1)
     N, C, H, W = 7, 3, 4, 5
-    monkeypatch.setattr(nz, "_CHUNK_BYTES", 2 * C * H * W * 4)     # 2 examples per chunk
+    conv.set_num_threads(threads)
+    for name in ("_CHUNK_BYTES", "_THREAD_CHUNK_BYTES"):
+        monkeypatch.setattr(nz, name, 2 * C * H * W * 4)           # 2 examples per chunk
     x = (rng.standard_normal((N, C, H, W)) * 2 + 3).astype(np.float32)
     gamma, beta = (rng.standard_normal(C).astype(np.float32) for _ in range(2))
     s1 = None if train else BatchNormStats(rng.standard_normal(C).astype(np.float32),
@@ -172,6 +184,33 @@ def test_spatial_batchnorm_in_chunks_equals_batchnorm_on_reshape(monkeypatch, tr
     np.testing.assert_array_equal(dout, saved_dout)
     for item, saved in zip(cache, saved_cache):
         np.testing.assert_array_equal(item, saved)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_spatial_batchnorm_is_the_same_with_any_thread_count(monkeypatch, restore_threads,
+                                                             train):
+    """Its sums are taken per example and channel, then over the batch in
+    order: do 1, 2 and 3 threads (which split the batch differently) give
+    the same outputs, running statistics and gradients? (Compared to float32
+    rounding, not bitwise: a SIMD dot product may round differently on
+    differently aligned scratch buffers.)"""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((37, 8, 6, 5)).astype(np.float32)
+    monkeypatch.setattr(nz, "_CHUNK_BYTES", 5 * x[0].nbytes)
+    monkeypatch.setattr(nz, "_THREAD_CHUNK_BYTES", 3 * x[0].nbytes)
+    gamma, beta = rng.standard_normal(8), rng.standard_normal(8)
+    dout = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    for threads in (1, 2, 3):
+        conv.set_num_threads(threads)
+        stats = BatchNormStats(np.full(8, 0.5, np.float32), np.full(8, 2.0, np.float32))
+        out, cache = nz.spatial_batchnorm_forward(x, gamma.astype(np.float32),
+                                                  beta.astype(np.float32), stats, train=train)
+        results.append((out, stats.running_mean, stats.running_var,
+                        *nz.spatial_batchnorm_backward(dout, cache)))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_layernorm_standardizes_each_example():
