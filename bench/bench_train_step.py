@@ -6,17 +6,18 @@
 The models are those of bench/train_cifar.py, at their training batch size:
 
     convnet        ConvNet [conv3-BN-ReLU-pool] x 3 (32/64/128 filters),
-                   fc256 with BN and dropout (keep 0.7), L2 5e-4; batch 128
+                   fc256 with BN and dropout (keep 0.7), reg 2.5e-4; batch 128
     fc_bn_dropout  FullyConnectedNet 3072-1024-512-256-10, BN, dropout (keep
-                   0.8), L2 1e-4; batch 200
-    two_layer      TwoLayerNet 3072-500-10, L2 5e-3; batch 200
+                   0.8), reg 5e-5; batch 200
+    two_layer      TwoLayerNet 3072-500-10, reg 2.5e-3; batch 200
 
 Ours: ``model.loss(X, y)``, then ``course_lib.optim.adam`` on every
 parameter (what the Solver does). The peer: the same network in ``torch.nn``
 (built from our model's layers, starting from our initial parameters; the
 test-mode scores of the two are compared before timing) with
 ``torch.optim.Adam`` and the same L2 on the weights (``weight_decay``, which
-adds ``reg * W`` to the gradient, as our models do), cross-entropy loss.
+adds ``2 * reg * W`` to the gradient, as our models' ``reg * sum(W**2)``
+does), cross-entropy loss.
 
 Threads: BLAS (threadpoolctl), torch.set_num_threads and
 course_lib.conv.set_num_threads all get the same count. The two are timed
@@ -115,7 +116,7 @@ def step_methods(name, dtype, seed=0):
     y = rng.integers(0, 10, batch)
     net, decayed, others = torch_peer(model)
     lr = config.solver["optim_config"]["lr"]
-    opt = torch.optim.Adam([{"params": decayed, "weight_decay": model.reg},
+    opt = torch.optim.Adam([{"params": decayed, "weight_decay": 2 * model.reg},
                             {"params": others, "weight_decay": 0.0}], lr=lr)
     tX, ty = torch.from_numpy(X), torch.from_numpy(y)
 
