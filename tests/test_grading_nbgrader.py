@@ -158,5 +158,9 @@ def test_release_collect_autograde_feedback_export(tmp_path, env, monkeypatch):
     rows = {r["student_id"]: r for r in csv.DictReader(open(exports / f"{AID}_grades.csv"))}
     assert set(rows) == {"alice", "bob", "carol", me}
     assert float(rows["bob"]["a1.svm_loss_naive"]) == 1.5  # the manual score wins
-    assert float(rows["alice"]["total"]) == 43.0 and float(rows["alice"]["max_score"]) == 49.0
+    assert float(rows["alice"]["final_total"]) == 43.0 and float(rows["alice"]["max_score"]) == 49.0
+    assert list(rows) == sorted(rows)  # sorted by id
+    # the exchange submission is late (due 2020) and late work scores zero
+    assert float(rows[me]["raw_total"]) == 43.0 and float(rows[me]["late_penalty"]) == 43.0
+    assert float(rows[me]["final_total"]) == 0.0 and float(rows[me]["autograded_final"]) == 0.0
     assert (exports / f"{AID}_scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,9 +1,7 @@
-"""Reading notebooks for grading, writing scores into test cells, importing submissions."""
-import zipfile
-
+"""Reading notebooks for grading, writing scores into test cells (importing
+submissions: test_grading_collect.py)."""
 import nbformat
 
-from course_lib.grading.collect import import_submissions
 from course_lib.grading.notebooks import item_names, solution_cells, strip_hidden_tests
 from course_lib.grading.preprocessors import SandboxGrade, StripHiddenTests
 from course_lib.grading.report import ItemVerdict, Verdict
@@ -64,29 +62,3 @@ def test_scores_go_to_stdout_and_execute_result_never_stderr():
     lonely = _cell("test_h", "print('no hidden test')", grade=True, points=2)
     SandboxGrade()._write(lonely, [], verdict)
     assert determine_grade(lonely) == (0.0, 2.0)
-
-
-def test_import_from_folder_and_zip(tmp_path):
-    """Are <student>.ipynb and <student>/<any>.ipynb imported, from a folder and from a
-    zip with one top folder, and unsafe names skipped with a reason?"""
-    folder = tmp_path / "in"
-    (folder / "bob").mkdir(parents=True)
-    (folder / "alice.ipynb").write_text("{}")
-    (folder / "bob" / "work.ipynb").write_text('{"bob": 1}')
-    (folder / "bad name!.ipynb").write_text("{}")
-    submitted = tmp_path / "submitted"
-    imported, skipped = import_submissions(folder, submitted, "a1_x", "a1_x")
-    assert imported == ["alice", "bob"]
-    assert (submitted / "bob" / "a1_x" / "a1_x.ipynb").read_text() == '{"bob": 1}'
-    assert (submitted / "alice" / "a1_x" / "timestamp.txt").read_text().endswith("UTC")
-    assert [name for name, _ in skipped] == ["bad name!.ipynb"]
-
-    archive = tmp_path / "subs.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("export/carol.ipynb", "{}")
-        zf.writestr("export/dave.ipynb", "{}")
-        zf.writestr("export/../../escape.ipynb", "{}")
-    imported, skipped = import_submissions(archive, submitted, "a1_x", "a1_x")
-    assert imported == ["carol", "dave"]
-    assert "unsafe" in skipped[0][1]
-    assert not (tmp_path / "escape.ipynb").exists()

@@ -3,12 +3,13 @@ with ``nbgrader_config.py``, or pass ``--course-dir``)::
 
     python -m course_lib.grading generate  a1   # solutions/ -> assignments/ (nbgrader)
     python -m course_lib.grading release   a1   # generate + copy to nbgrader's exchange
-    python -m course_lib.grading collect   a1 [--from DIR_OR_ZIP]
+    python -m course_lib.grading collect   a1 [--from DIR_OR_ZIP] [--timestamps CSV]
     python -m course_lib.grading autograde a1 [--workers N] [--seed S] [--student ID ...]
                                               [--dask | --scheduler tcp://HOST:PORT]
                                               [--no-sandbox-i-trust-these]
-    python -m course_lib.grading feedback  a1 [--release]
-    python -m course_lib.grading export    a1 [--out DIR]
+    python -m course_lib.grading feedback  a1 [--release] [--timeout S]
+    python -m course_lib.grading export    a1 [--out DIR] [--canvas-column NAME]
+    python -m course_lib.grading formgrader    [--port N] [--no-browser]
 
 Each command shows progress and ends with a summary. ``autograde`` runs
 ``--workers`` lanes (:mod:`~course_lib.grading.lanes`); a lane takes one
@@ -22,51 +23,15 @@ submission and the seed, scores do not depend on the number of workers.
 bubblewrap sandbox does not work, unless ``--no-sandbox-i-trust-these``.
 """
 import argparse
-import copy
-import gc
 import os
-import secrets
 import statistics
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from .autograde import PASS_TIMEOUT, autograde, malformed_verdict  # noqa: F401 (re-exported)
+from .course import Course, CourseError  # noqa: F401 (re-exported)
+
 __all__ = ["main", "Course"]
-
-
-class CourseError(RuntimeError):
-    """A problem the instructor can fix; printed without a traceback."""
-
-
-class Course:
-    """The course folder, its nbgrader config and an nbgrader API on it."""
-
-    def __init__(self, root):
-        self.root = Path(root).resolve()
-        if not (self.root / "nbgrader_config.py").is_file():
-            raise CourseError(f"no nbgrader_config.py in {self.root}: run this command in the "
-                              "course folder or pass --course-dir")
-        from traitlets.config.loader import PyFileConfigLoader
-        self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
-        cd = self.config.CourseDirectory
-        self.db_url = cd.db_url
-        self.submitted = self.root / cd.submitted_directory
-        self.feedback_dir = self.root / cd.feedback_directory
-        self.source = self.root / cd.source_directory
-        exchange = Path(self.config.Exchange.root)
-        if exchange.parent == self.root / "grading":  # the default: ours to create
-            exchange.mkdir(parents=True, exist_ok=True)
-
-    def api(self):
-        from nbgrader.apps import NbGraderAPI
-        from nbgrader.coursedir import CourseDirectory
-        config = copy.deepcopy(self.config)
-        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-
-    def gradebook(self):
-        from nbgrader.api import Gradebook
-        return Gradebook(self.db_url)
 
 
 def _check(result, what):
@@ -106,210 +71,73 @@ def cmd_release(course, args):
 # ---- collect ----------------------------------------------------------------
 
 def cmd_collect(course, args):
+    from .collect import CollectError, import_submissions, place, read_timestamps
+    from .exchange import read_inbound
     assignment = _assignment(args.assignment)
-    if args.source is None:
-        _check(course.api().collect(assignment.id), "nbgrader collect")
-        found = sorted(p.parent.name for p in course.submitted.glob(f"*/{assignment.id}"))
-        print(f"collected from the exchange: {len(found)} submissions in {course.submitted}")
+    try:
+        timestamps = read_timestamps(args.timestamps) if args.timestamps else None
+        if args.source is None:
+            from .collect import CollectReport
+            report = CollectReport()
+            incoming = read_inbound(course.config.Exchange.root,
+                                    course.config.CourseDirectory.course_id, assignment.id,
+                                    assignment.notebook, report)
+            where = "the exchange"
+        else:
+            incoming, report = import_submissions(args.source, assignment.id,
+                                                  assignment.notebook, timestamps)
+            where = args.source
+    except CollectError as exc:
+        raise CourseError(str(exc)) from None
+    place(incoming, course.submitted, course.root / "grading" / "superseded", assignment.id,
+          report)
+    _write_roster(course, incoming)
+    _print_collect(report, where, course.submitted)
+
+
+def _write_roster(course, incoming):
+    """Names and LMS numbers of students whose ids came from LMS file names
+    (``grading/roster.csv``; the Canvas export reads it)."""
+    from .roster import update_roster
+    update_roster(course.root / "grading" / "roster.csv",
+                  [(s.student, s.lms.lms, s.lms.lms_id, s.lms.name) for s in incoming if s.lms])
+
+
+def _print_collect(report, where, submitted):
+    new, replaced = report.count("new"), report.count("replaced")
+    kept, same = report.count("kept"), report.count("unchanged")
+    if not report.placed and not report.skipped:
+        print(f"no submissions found in {where}")
         return
-    from .collect import import_submissions
-    imported, skipped = import_submissions(Path(args.source), course.submitted, assignment.id,
-                                           assignment.notebook)
-    print(f"imported {len(imported)} submissions into {course.submitted}")
-    for name, reason in skipped:
+    print(f"collected from {where} into {submitted}: {new} new, {replaced} replaced by a newer "
+          f"one, {same} unchanged, {kept} older than the one already collected (kept aside)")
+    for student, action, detail in report.placed:
+        if action in ("replaced", "kept"):
+            print(f"  {student}: {detail}")
+    for student, note in report.notes:
+        print(f"  note {student}: {note}")
+    if report.untimed:
+        print(f"  {len(report.untimed)} without a submission time (no late penalty can apply; "
+              "give times with --timestamps FILE or a timestamp.txt): "
+              + ", ".join(report.untimed[:20]) + (" ..." if len(report.untimed) > 20 else ""))
+    for name, reason in report.skipped:
         print(f"  skipped {name}: {reason}")
 
 
 # ---- autograde --------------------------------------------------------------
 
-def _students(course, assignment_id, wanted):
-    found = sorted(p.parent.name for p in course.submitted.glob(f"*/{assignment_id}")
-                   if p.is_dir())
-    if wanted:
-        missing = sorted(set(wanted) - set(found))
-        if missing:
-            raise CourseError(f"no submission of {assignment_id} for {', '.join(missing)}")
-        found = [s for s in found if s in set(wanted)]
-    if not found:
-        raise CourseError(f"no submissions of {assignment_id} in {course.submitted}: "
-                          "run the collect step first")
-    return found
-
-
-def _sandbox_verdict(run, path, solution_ids, student="?"):
-    """Grade one submitted notebook in the sandbox; return the verdict and its
-    cache key (:func:`engine.verdict_key`) for nbgrader's pass. A notebook
-    that cannot be read (invalid JSON, wrong nbformat, too large) is kept as
-    ``<name>.unreadable`` and replaced by a placeholder nbgrader can
-    process; every item scores 0 with the reason. A readable one with broken
-    cell ids is repaired the same way (the original kept as
-    ``<name>.original``)."""
-    import nbformat
-
-    from .notebooks import MalformedNotebook, read_submission, solution_cells
-    path = Path(path)
-    try:
-        nb, repairs = read_submission(path)
-    except MalformedNotebook as exc:
-        reason = str(exc)
-        os.replace(path, path.with_name(path.name + ".unreadable"))
-        placeholder = _placeholder_notebook(solution_ids, student, reason)
-        nbformat.write(placeholder, str(path))
-        return (malformed_verdict(run, reason),
-                run.key(solution_cells(placeholder, solution_ids)))
-    if repairs:
-        path.with_name(path.name + ".original").write_bytes(path.read_bytes())
-        nbformat.write(nb, str(path))
-    cells = solution_cells(nb, solution_ids)
-    return run.grade(cells), run.key(cells)
-
-
-def _placeholder_notebook(solution_ids, student, reason):
-    """A notebook with one marked, empty solution cell per id (unique to the
-    student, so its cached verdict is theirs alone)."""
-    import nbformat
-    cells = [nbformat.v4.new_markdown_cell(f"The submitted notebook could not be read: {reason}")]
-    for grade_id in sorted(solution_ids):
-        cell = nbformat.v4.new_code_cell(f"# unreadable submission of {student}: {reason}\n")
-        cell.metadata["nbgrader"] = {"grade": False, "grade_id": grade_id, "locked": False,
-                                     "schema_version": 3, "solution": True, "task": False}
-        cells.append(cell)
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    return nb
-
-
-def malformed_verdict(run, reason):
-    """A verdict of 0 on every item, each saying why."""
-    from .report import CheckResult, ItemVerdict, Verdict
-    verdict = Verdict(assignment=run.assignment.id, seed=run.seed)
-    text = f"your notebook could not be graded: {reason}"
-    for item in run.assignment.items:
-        checks = [CheckResult(c.name, 0.0, c.points, "not graded") for c in item.checks]
-        verdict.items[item.name] = ItemVerdict(
-            item.name, item.title, 0.0, item.points, checks,
-            f"{item.title}: 0 / {item.points:g} points\n  \u2718 {text}", text)
-    return verdict
-
-
-def autograde(course, assignment_id, students=None, workers=1, seed=None, progress=True,
-              dask=None, unsandboxed=False):
-    """Autograde submissions; return a summary dict (also used by tests).
-
-    ``workers`` lanes (see :mod:`.lanes`) each take one submission at a
-    time: its sandbox (a thread here waits on it), then nbgrader's notebook
-    pass in a lane process. As each lane finishes a submission, this thread
-    writes its grades into the gradebook, so writes never conflict and
-    scores do not depend on the number of workers. ``dask`` (``"local"`` or
-    a scheduler address) runs the sandboxes on Dask workers instead (one
-    lane here per worker thread there, at most one lane process per core).
-    ``unsandboxed=True`` allows grading without bubblewrap (trusted code only).
-    """
-    from nbgrader.api import MissingEntry
-    from nbgrader.coursedir import CourseDirectory
-    from nbgrader.preprocessors import AssignLatePenalties
-    from tqdm.auto import tqdm
-
-    from . import isolation, sandbox
-    from .engine import get_run
-    from .lanes import Lanes, cell_names, record
-    from .preprocessors import code_solution_ids_of
-    assignment = _assignment(assignment_id)
-    students = _students(course, assignment.id, students)
-    if unsandboxed:
-        isolation.allow_unsandboxed(True)
-        print(isolation.UNSAFE_WARNING, file=sys.stderr)
-    try:
-        isolation.require()
-    except isolation.SandboxUnavailable as exc:
-        raise CourseError(str(exc)) from None
-    client = None
-    lane_processes = max(1, workers)
-    if dask:
-        from .distributed import DaskLauncher, dask_client
-        client = dask_client(dask)
-        workers = max(1, sum(client.nthreads().values()))
-        lane_processes = min(workers, os.cpu_count() or 1)
-    seed = secrets.randbits(31) if seed is None else int(seed)
-    with course.gradebook() as gb:
-        try:
-            source = gb.find_notebook(assignment.notebook, assignment.id)
-        except MissingEntry:
-            raise CourseError(f"{assignment.id} is not in the gradebook: run the generate "
-                              "(or release) step first") from None
-        solution_ids = code_solution_ids_of(source)
-    coursedir = CourseDirectory(config=course.config)
-    late = AssignLatePenalties(config=course.config)
-    late.init_plugin()
-    start = time.perf_counter()
-    # forked from this process while no other thread runs (Dask's client has threads)
-    lanes = Lanes(course.root, seed, lane_processes, fork=None if client is None else False)
-    try:
-        run = get_run(assignment.id, seed)
-    except BaseException:
-        lanes.close()
-        raise
-    verdicts, failures = {}, {}
-    if client is not None:
-        run.launcher = DaskLauncher(client)
-
-    def lane(student):
-        path = course.submitted / student / assignment.id / f"{assignment.notebook}.ipynb"
-        verdict, key = _sandbox_verdict(run, path, solution_ids, student)
-        return verdict, lanes.convert(assignment.id, student, key, verdict)
-
-    gc.freeze()  # what is loaded by now stays; the run's collections skip it
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, course.gradebook() as gb:
-            names = cell_names(gb, assignment.id)
-            futures = {pool.submit(lane, s): s for s in students}
-            for future in tqdm(as_completed(futures), total=len(futures), desc="grading",
-                               unit="submission", disable=not progress):
-                student = futures[future]
-                try:
-                    verdicts[student], converted = future.result()
-                except isolation.SandboxUnavailable as exc:
-                    raise CourseError(str(exc)) from None
-                except Exception as exc:  # the batch always finishes; say who and why
-                    failures[student] = f"grading failed: {type(exc).__name__}: {exc}"
-                    continue
-                if "error" in converted:
-                    failures[student] = converted["error"]
-                    continue
-                record(gb, coursedir, late, assignment.id, student, converted["notebooks"],
-                       names)
-    finally:
-        gc.unfreeze()
-        lanes.close()
-        if client is not None:
-            run.launcher = sandbox.launch
-            cluster = getattr(client, "_course_cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    scores = {}
-    with course.gradebook() as gb:
-        for student in students:
-            try:
-                scores[student] = gb.find_submission(assignment.id, student).score
-            except MissingEntry:
-                pass
-    return {"assignment": assignment.id, "seed": seed, "students": students,
-            "scores": scores, "verdicts": verdicts, "failures": failures,
-            "max_score": assignment.points, "seconds": time.perf_counter() - start,
-            "sandboxed": isolation.mode() == "bwrap", "workers": workers}
-
-
 def cmd_autograde(course, args):
+    from .runreport import terminal_lines
     address = args.scheduler or ("local" if args.dask else None)
     summary = autograde(course, args.assignment, args.student, args.workers, args.seed,
-                        dask=address, unsandboxed=args.no_sandbox_i_trust_these)
+                        dask=address, unsandboxed=args.no_sandbox_i_trust_these,
+                        pass_timeout=args.pass_timeout)
     scores = list(summary["scores"].values())
     where = f"Dask at {address}" if address else "this machine"
     print(f"\nautograded {len(summary['students'])} submissions of {summary['assignment']} "
           f"in {summary['seconds']:.1f} s ({summary['workers']} worker(s) on {where}); "
-          f"hidden-input seed {summary['seed']} (pass --seed to reproduce)")
+          f"hidden-input seed {summary['seed']} (stored per student; "
+          "autograde --student ID --seed S grades one again exactly)")
     if summary["sandboxed"]:
         print("  sandbox: bubblewrap (no network, no view of the course folder, "
               "an unprivileged uid per run)")
@@ -320,36 +148,49 @@ def cmd_autograde(course, args):
         print(f"  total score (autograded {summary['max_score']:g} points + manual): mean "
               f"{statistics.mean(scores):.1f}, median {statistics.median(scores):.1f}, "
               f"min {min(scores):g}, max {max(scores):g}")
-    for student, error in summary["failures"].items():
-        print(f"  FAILED {student}: {error}")
-    print("  written questions need manual grading: nbgrader formgrader (or "
-          "`jupyter lab` -> Formgrader)")
+    for line in terminal_lines(summary):
+        print(line)
+    print("  written questions need manual grading: python -m course_lib.grading formgrader")
     if summary["failures"]:
-        raise CourseError(f"{len(summary['failures'])} submissions could not be autograded")
+        raise CourseError(f"{len(summary['failures'])} submissions could not be autograded "
+                          "(listed above as FAILED)")
 
 
 # ---- feedback / export --------------------------------------------------------
 
 def cmd_feedback(course, args):
+    from .feedback import generate, release
     assignment = _assignment(args.assignment)
-    _check(course.api().generate_feedback(assignment.id), "nbgrader generate_feedback")
-    pages = sorted(course.feedback_dir.glob(f"*/{assignment.id}/*.html"))
-    print(f"feedback: {len(pages)} HTML pages under {course.feedback_dir}")
+    done, failed = generate(course, assignment, timeout=args.timeout)
+    print(f"feedback: {len(done)} HTML pages under {course.feedback_dir}")
+    for student, why in sorted(failed.items()):
+        print(f"  FAILED {student}: {why}")
     if args.release:
-        _check(course.api().release_feedback(assignment.id), "nbgrader release_feedback")
-        print("released the feedback to the exchange")
+        released, skipped = release(course, assignment, done)
+        print(f"released {len(released)} pages to the exchange")
+        for student, why in sorted(skipped.items()):
+            print(f"  not released to {student}: {why}")
+    if failed:
+        raise CourseError(f"no feedback page for {len(failed)} students (listed above)")
 
 
 def cmd_export(course, args):
     from .export import export_grades
     assignment = _assignment(args.assignment)
-    out = Path(args.out) if args.out else course.root / "grading" / "exports"
-    result = export_grades(course, assignment, out)
-    print(f"exported {result['num_students']} students: {result['csv']}")
-    print(f"score distribution: {result['plot']}")
+    out = Path(args.out) if args.out else course.grading / "exports"
+    try:
+        result = export_grades(course, assignment, out, args.canvas_column)
+    except OSError as exc:
+        raise CourseError(f"cannot write the export into {out}: {exc}") from None
+    print(f"exported {result['num_students']} students (sorted by id): {result['csv']}")
+    print(f"  Canvas gradebook import: {result['canvas']}")
+    print(f"  autograded totals: {result['plot']}")
+    if result["checks"]:
+        print(f"  checks lost, per item: {result['checks']}")
     if result["num_students"]:
-        print(f"  mean {result['mean']:.1f} / {result['max_score']:g}, median {result['median']:.1f}; "
-              f"{result['needs_manual']} answers still need manual grading")
+        print(f"  final total mean {result['mean']:.1f} / {result['max_score']:g}, median "
+              f"{result['median']:.1f}; {result['late']} late; {result['needs_manual']} written "
+              "answers still need manual grading")
 
 
 def build_parser():
@@ -362,16 +203,26 @@ def build_parser():
                            ("collect", "collect submissions (exchange, folder or zip)"),
                            ("autograde", "grade submissions in the sandbox"),
                            ("feedback", "HTML feedback per student (hidden tests removed)"),
-                           ("export", "CSV of scores per item and a score histogram")):
+                           ("export", "grades CSV, Canvas import CSV, score plots"),
+                           ("formgrader", "open nbgrader's formgrader (grade written answers)")):
         p = sub.add_parser(name, help=helptext)
+        if name == "formgrader":
+            p.add_argument("--port", type=int, help="port on 127.0.0.1 (default: a free one)")
+            p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+            continue
         p.add_argument("assignment", help="assignment id or short name, e.g. a1")
         if name == "collect":
             p.add_argument("--from", dest="source", help="folder or .zip of student notebooks "
-                           "(<student>.ipynb or <student>/<any>.ipynb)")
+                           "(<student>.ipynb, <student>/<any>.ipynb, or Canvas/Moodle downloads)")
+            p.add_argument("--timestamps", help="CSV with columns student,timestamp: the "
+                           "submission times of a folder or zip (UTC unless said)")
         if name == "autograde":
             p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
             p.add_argument("--seed", type=int, help="hidden-input seed (default: random)")
             p.add_argument("--student", action="append", help="only this student (repeatable)")
+            p.add_argument("--pass-timeout", type=float, default=PASS_TIMEOUT,
+                           help="seconds nbgrader's notebook pass may take per submission "
+                           "(default %(default)g)")
             p.add_argument("--dask", action="store_true",
                            help="run the sandboxes on a local Dask cluster (worker processes)")
             p.add_argument("--scheduler", help="run the sandboxes on the Dask cluster at this "
@@ -382,13 +233,25 @@ def build_parser():
                            "runs as you, with only resource limits; trusted code only)")
         if name == "feedback":
             p.add_argument("--release", action="store_true", help="also release via the exchange")
+            p.add_argument("--timeout", type=float, default=60.0,
+                           help="seconds one student's page may take (default %(default)g)")
         if name == "export":
             p.add_argument("--out", help="output folder (default grading/exports)")
+            p.add_argument("--canvas-column", help="the assignment's column in Canvas, e.g. "
+                           "'A1 (123456)' (default: the assignment's title)")
     return parser
 
 
+def cmd_formgrader(course, args):
+    from .formgrader import run
+    code = run(course, args.port, browser=not args.no_browser)
+    if code:
+        raise CourseError(f"JupyterLab (serving the formgrader) ended with status {code}")
+
+
 COMMANDS = {"generate": cmd_generate, "release": cmd_release, "collect": cmd_collect,
-            "autograde": cmd_autograde, "feedback": cmd_feedback, "export": cmd_export}
+            "autograde": cmd_autograde, "feedback": cmd_feedback, "export": cmd_export,
+            "formgrader": cmd_formgrader}
 
 
 def main(argv=None):

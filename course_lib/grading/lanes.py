@@ -29,6 +29,7 @@ import logging
 import os
 import pickle
 import queue
+import select
 import shutil
 import signal
 import subprocess
@@ -145,7 +146,7 @@ def _check_schemas_once():
 
 
 def _init_lane(root, seed):
-    from .cli import Course
+    from .course import Course
     _check_schemas_once()
     log = logging.getLogger(f"course_lib.grading.lane{os.getpid()}")
     log.setLevel(logging.INFO)
@@ -215,9 +216,13 @@ class _LaneProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.requests, self.replies = self.proc.stdin, self.proc.stdout
 
-    def call(self, args):
+    def call(self, args, timeout=None):
         pickle.dump(args, self.requests)
         self.requests.flush()
+        if timeout is not None:  # one request at a time: nothing is buffered ahead
+            ready, _, _ = select.select([self.replies], [], [], timeout)
+            if not ready:
+                raise TimeoutError(timeout)
         return pickle.load(self.replies)
 
     def close(self):
@@ -323,10 +328,20 @@ class Lanes:
         self.all.append(lane)
         self.idle.put(lane)
 
-    def convert(self, assignment_id, student_id, key, verdict):
+    def convert(self, assignment_id, student_id, key, verdict, timeout=None):
+        """nbgrader's notebook pass for one student in an idle lane. A lane
+        that dies, or takes longer than ``timeout`` seconds (a notebook of
+        45 MB of cells takes minutes), is ended and replaced; the reply then
+        says why (``"timeout": True`` for the latter)."""
         lane = self.idle.get()
         try:
-            reply = lane.call((assignment_id, student_id, key, verdict))
+            reply = lane.call((assignment_id, student_id, key, verdict), timeout)
+        except TimeoutError:
+            lane.proc.kill()
+            lane.close()
+            self._start()
+            return {"error": f"nbgrader's notebook pass took longer than {timeout:g} s "
+                             "(a notebook with very many or very large cells?)", "timeout": True}
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             lane.close()
             self._start()
@@ -353,7 +368,8 @@ def cell_names(gb, assignment_id):
     return dict(rows.all())
 
 
-def record(gb, coursedir, late, assignment_id, student_id, notebooks, names=None):
+def record(gb, coursedir, late, assignment_id, student_id, notebooks, names=None,
+           timestamp=None):
     """Write one student's collected grades into the gradebook ``gb``, as
     nbgrader's ``Autograde``, ``SaveAutoGrades`` and ``AssignLatePenalties``
     would: create the student and the submission (with its timestamp),
@@ -362,12 +378,14 @@ def record(gb, coursedir, late, assignment_id, student_id, notebooks, names=None
     that were not submitted, and set late penalties with nbgrader's plugin
     (``late`` is an ``AssignLatePenalties`` with its plugin initialised).
     ``names`` is :func:`cell_names` of the assignment (looked up when not
-    given)."""
+    given). ``timestamp`` is the submission time when the caller has read
+    it (else nbgrader reads ``timestamp.txt``)."""
     if names is None:
         names = cell_names(gb, assignment_id)
     gb.update_or_create_student(student_id)
-    folder = coursedir.format_path(coursedir.submitted_directory, student_id, assignment_id)
-    timestamp = coursedir.get_existing_timestamp(folder)
+    if timestamp is None:
+        folder = coursedir.format_path(coursedir.submitted_directory, student_id, assignment_id)
+        timestamp = coursedir.get_existing_timestamp(folder)
     extra = {"timestamp": timestamp} if timestamp else {}
     submission = gb.update_or_create_submission(assignment_id, student_id, **extra)
     for notebook in submission.notebooks:

@@ -188,4 +188,8 @@ def configure(c, root):
         SandboxGrade, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveAutoGrades, AssignLatePenalties]
     c.GenerateFeedback.preprocessors = [GetGrades, StripHiddenTests, CSSHTMLHeaderPreprocessor]
+    # every HTML page made of a submission (feedback, formgrader) gets the
+    # student's Markdown and outputs sanitised first (see sanitize.py)
+    from .sanitize import SanitizeStudentContent
+    c.HTMLExporter.preprocessors = [SanitizeStudentContent]
     return c
