@@ -15,7 +15,7 @@ export COURSE_DATA_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/course_lib
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-APT_PACKAGES := dataset-fashion-mnist chromium chromium-driver bubblewrap fonts-wqy-microhei
+APT_PACKAGES := dataset-fashion-mnist chromium chromium-driver bubblewrap fonts-wqy-microhei postgresql
 CIFAR_DIR := $(COURSE_DATA_DIR)/cifar-10-batches-py
 
 .PHONY: help book test unit browser-test data system-deps venv test-venv bench clean
