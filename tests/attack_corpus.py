@@ -223,3 +223,120 @@ ATTACKS = {
     "huge stdout": (TARGET, _fn("import sys\nfor _ in range(50):\n    sys.stdout.write('x' * 4 * 1024 ** 2)\n"
                                 "raise NotImplementedError()")),
 }
+
+
+# ---- issue 21: attacks on the instructor's side (collect, autograde, feedback, export) ----
+# Each builds a submission from the solution notebook's JSON (``raw``, a dict);
+# tests/test_grading_instructor_attacks.py runs them through the whole pipeline.
+
+import copy as _copy  # noqa: E402
+
+
+def _test_cells(nb):
+    return [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+            and c["cell_type"] == "code" and not c["metadata"]["nbgrader"].get("solution")]
+
+
+def _long_duplicated_ids(raw):
+    nb = _copy.deepcopy(raw)
+    for cell in nb["cells"]:
+        cell["id"] = "x" * 80  # duplicated and longer than the schema's 64
+    return nb
+
+
+def _ids_in_another_script(raw):
+    nb = _copy.deepcopy(raw)
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"ячейка-{i}"
+    return nb
+
+
+def _test_cell_in_markdown(raw):
+    nb = _copy.deepcopy(raw)
+    copied = _copy.deepcopy(_test_cells(nb)[0])
+    copied.update(cell_type="markdown", id="copied-test")
+    copied.pop("outputs")
+    copied.pop("execution_count")
+    nb["cells"].append(copied)
+    return nb
+
+
+def _solution_flag_on_test(raw):
+    nb = _copy.deepcopy(raw)
+    _test_cells(nb)[0]["metadata"]["nbgrader"]["solution"] = True
+    return nb
+
+
+def _integer_too_large_for_float(raw):
+    """As text: JSON allows the integer, float() of it overflows."""
+    import json
+    nb = _copy.deepcopy(raw)
+    _test_cells(nb)[0]["metadata"]["nbgrader"]["points"] = 987654321
+    return json.dumps(nb).replace("987654321", "1" + "0" * 400)
+
+
+def _many_cells(raw, count=40000):
+    """~15 MB of small cells: nbgrader's pass over it takes minutes."""
+    nb = _copy.deepcopy(raw)
+    filler = [{"cell_type": "code", "execution_count": 1, "id": f"filler-{i}", "metadata": {},
+               "outputs": [{"name": "stdout", "output_type": "stream", "text": "y" * 200}],
+               "source": f"x_{i} = {i}"} for i in range(count)]
+    nb["cells"] = nb["cells"][:5] + filler + nb["cells"][5:]
+    return nb
+
+
+XSS_MARKDOWN = (
+    "My notes <script>document.title = 'pwned-script'</script>\n\n"
+    "<img src=x onerror=\"document.title='pwned-onerror'\">\n\n"
+    "[click](javascript:document.title='pwned-link') "
+    "<a href=\"javascript:alert(1)\">me</a>\n\n"
+    "![tracker](http://198.51.100.7/pixel.png) <img src=\"https://198.51.100.7/t.gif\">\n\n"
+    "<style>@import url(http://198.51.100.7/x.css); body {background: url(http://198.51.100.7/b)}"
+    "</style><link rel=stylesheet href=http://198.51.100.7/y.css>"
+    "<iframe src=http://198.51.100.7/></iframe><svg onload=alert(1)><circle r=1 /></svg>\n\n"
+    "![missing](attachment:not-attached.png)\n\n$x^2 < y$")
+
+
+def _xss_markdown_and_missing_attachment(raw):
+    nb = _copy.deepcopy(raw)
+    nb["cells"].insert(1, {"cell_type": "markdown", "id": "xss", "metadata": {},
+                           "source": XSS_MARKDOWN})
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {
+        "text/html": "<b>ok</b><script>document.title='pwned-output'</script>",
+        "application/javascript": "document.title='pwned-js'",
+        "image/svg+xml": "<svg onload=\"document.title='pwned-svg'\"></svg>",
+        "image/png": "AAAA\" onerror=\"document.title='pwned-png'"}}]
+    return nb
+
+
+def _quadratic_markdown(raw, repeats=40000):
+    """Unclosed <b> tags: an HTML parser reopens every open formatting
+    element at each one, so the time grows with the square of their number
+    (1.3 s for 4,000 in the sanitiser, ~130 s for 40,000)."""
+    nb = _copy.deepcopy(raw)
+    nb["cells"].insert(1, {"cell_type": "markdown", "id": "slow", "metadata": {},
+                           "source": "<b>x" * repeats})
+    return nb
+
+
+# name -> (builder of the notebook from the solution's JSON, what must happen)
+INSTRUCTOR_NOTEBOOKS = {
+    "duplicated cell ids the repair missed": (_long_duplicated_ids, "repaired"),
+    "cell ids in another script": (_ids_in_another_script, "repaired"),
+    "a test cell copied into a Markdown cell": (_test_cell_in_markdown, "zero"),
+    "a solution flag set on a test cell": (_solution_flag_on_test, "zero"),
+    "a JSON integer too large for a float": (_integer_too_large_for_float, "zero"),
+    "45 MB of cells (nbgrader's pass without a time limit)": (_many_cells, "timeout"),
+    "script, event handlers, javascript: links, remote resources; a missing attachment": (
+        _xss_markdown_and_missing_attachment, "sanitised"),
+    "Markdown that makes rendering quadratic": (_quadratic_markdown, "feedback-timeout"),
+}
+
+# names in a folder or zip import: what collect must refuse
+INSTRUCTOR_NAMES = {
+    "alice\n.ipynb": "a trailing newline ($ accepts it; fullmatch does not)",
+    "*.ipynb": "a glob: nbgrader would read it as every student",
+    "=HYPERLINK(\"x\",\"y\").ipynb": "a spreadsheet formula",
+    "-rf.ipynb": "an option",
+}

@@ -230,3 +230,24 @@ def test_exchange_entry_named_after_a_classmate_is_not_collected(tmp_path):
     assert {s.student: s.files[nb] for s in incoming} == {"alice": b"alice's work",
                                                           "mallory": b"mallory"}
     assert any("also submits as mallory" in reason for _, reason in report.skipped)
+
+
+def test_collect_command_reports_instead_of_tracebacks(tmp_path, capsys, monkeypatch):
+    """Through the command: does a missing zip give one error line (exit 1),
+    and an exchange with nothing for the assignment say so instead of
+    counting the submitted/ folder?"""
+    import shutil
+    from pathlib import Path
+
+    from course_lib.grading import cli
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "nbgrader_config.py", tmp_path)
+    monkeypatch.setenv("COURSE_EXCHANGE", str(tmp_path / "exchange"))
+    (tmp_path / "exchange" / "nn-numpy" / "inbound").mkdir(parents=True)
+    (tmp_path / "grading" / "submitted" / "old" / "a1_knn_linear").mkdir(parents=True)
+    run = ["--course-dir", str(tmp_path), "collect", "a1"]
+    assert cli.main(run + ["--from", str(tmp_path / "nonexistent.zip")]) == 1
+    captured = capsys.readouterr()
+    assert "nonexistent.zip does not exist" in captured.err and "Traceback" not in captured.err
+    assert cli.main(run) == 0
+    assert "no submissions found in the exchange" in capsys.readouterr().out

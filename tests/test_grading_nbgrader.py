@@ -114,6 +114,7 @@ def test_release_collect_autograde_feedback_export(tmp_path, env, monkeypatch):
         zf.writestr("batch/alice.ipynb", SOLUTION.read_text())
         zf.writestr("batch/bob.ipynb", nbformat.writes(buggy))
         zf.writestr("batch/carol.ipynb", RELEASE.read_text())
+        zf.writestr("batch/doejudy_12345_678901_a1_knn_linear.ipynb", RELEASE.read_text())
         zf.writestr("batch/../evil.ipynb", "{}")
     assert cli.main(run + ["collect", "a1", "--from", str(archive)]) == 0
 
@@ -123,7 +124,7 @@ def test_release_collect_autograde_feedback_export(tmp_path, env, monkeypatch):
     parallel = cli.autograde(courseobj, "a1", workers=2, seed=99, progress=False)
     assert not serial["failures"] and not parallel["failures"]
     me = os.environ.get("USER") or __import__("getpass").getuser()
-    assert parallel["scores"] == {"alice": 43, "bob": 41, "carol": 0, me: 43}
+    assert parallel["scores"] == {"alice": 43, "bob": 41, "carol": 0, "doejudy_12345": 0, me: 43}
     assert _gradebook_scores(course) == scores_serial
     assert scores_serial[("bob", "test_svm_loss_naive")] == 2
 
@@ -156,11 +157,21 @@ def test_release_collect_autograde_feedback_export(tmp_path, env, monkeypatch):
     assert cli.main(run + ["export", "a1"]) == 0
     exports = course / "grading" / "exports"
     rows = {r["student_id"]: r for r in csv.DictReader(open(exports / f"{AID}_grades.csv"))}
-    assert set(rows) == {"alice", "bob", "carol", me}
+    assert set(rows) == {"alice", "bob", "carol", "doejudy_12345", me}
     assert float(rows["bob"]["a1.svm_loss_naive"]) == 1.5  # the manual score wins
     assert float(rows["alice"]["final_total"]) == 43.0 and float(rows["alice"]["max_score"]) == 49.0
     assert list(rows) == sorted(rows)  # sorted by id
     # the exchange submission is late (due 2020) and late work scores zero
     assert float(rows[me]["raw_total"]) == 43.0 and float(rows[me]["late_penalty"]) == 43.0
     assert float(rows[me]["final_total"]) == 0.0 and float(rows[me]["autograded_final"]) == 0.0
-    assert (exports / f"{AID}_scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for plot in ("scores", "checks"):
+        assert (exports / f"{AID}_{plot}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Canvas's gradebook import: its five student columns, the assignment's
+    # column with the final total, the Canvas user id read from the file name
+    canvas = list(csv.reader(open(exports / f"{AID}_canvas.csv")))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                         ASSIGNMENT.title]
+    assert canvas[1][0].strip() == "Points Possible" and float(canvas[1][5]) == 49.0
+    by_login = {r[3] or r[1]: r for r in canvas[2:]}
+    assert by_login["12345"][:2] == ["doejudy", "12345"]
+    assert float(by_login["bob"][5]) == 40.5 and float(by_login[me][5]) == 0.0

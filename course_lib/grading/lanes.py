@@ -29,6 +29,7 @@ import logging
 import os
 import pickle
 import queue
+import re
 import select
 import shutil
 import signal
@@ -171,9 +172,21 @@ def convert(assignment_id, student_id, key, verdict):
     finally:
         forget_verdict(key)
     if not result.get("success"):
-        lines = (result.get("error") or result.get("log") or "").strip().splitlines()
-        return {"error": lines[-1] if lines else "nbgrader's notebook pass failed"}
+        return {"error": failure_reason((result.get("log") or "") + "\n"
+                                        + (result.get("error") or ""))}
     return {"notebooks": dict(_COLLECTED)}
+
+
+_EXCEPTION_LINE = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning)"
+                             r"(?::.*)?$")
+
+
+def failure_reason(log):
+    """The exception nbgrader's captured log reports (its last line says
+    only "Please see the above traceback")."""
+    lines = [line.strip() for line in log.splitlines() if _EXCEPTION_LINE.match(line)
+             and "Please see" not in line and "There was an error" not in line]
+    return lines[-1][:400] if lines else "nbgrader's notebook pass failed"
 
 
 def _serve(root, seed):

@@ -9,12 +9,14 @@
 import ast
 import functools
 import json
+import re
 import warnings
 
 __all__ = ["solution_cells", "code_solution_ids", "item_names", "strip_hidden_tests",
            "read_submission", "MalformedNotebook", "MAX_NOTEBOOK_BYTES"]
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 ** 2
+_CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")  # nbformat 4.5's schema for cell ids
 
 
 class MalformedNotebook(ValueError):
@@ -62,7 +64,7 @@ def read_submission(path, max_bytes=MAX_NOTEBOOK_BYTES):
     except Exception as exc:  # nbformat raises many types on odd content
         raise MalformedNotebook(f"the notebook could not be read by nbformat ({exc})") from None
     if any("cell id" in str(w.message) for w in caught):
-        repairs.append("missing or duplicated cell ids renumbered")
+        repairs.append("missing, duplicated or invalid cell ids renumbered")
     if major == 3:
         repairs.append("converted from nbformat 3")
     for cell in nb.cells:
@@ -71,11 +73,11 @@ def read_submission(path, max_bytes=MAX_NOTEBOOK_BYTES):
     seen = set()
     for index, cell in enumerate(nb.cells):
         cid = cell.get("id")
-        if not isinstance(cid, str) or not cid or cid in seen:
+        if not isinstance(cid, str) or not _CELL_ID.fullmatch(cid) or cid in seen:
             cell["id"] = f"cell-{index}"
             while cell["id"] in seen:
                 cell["id"] += "x"
-            repairs.append("missing or duplicated cell ids renumbered")
+            repairs.append("missing, duplicated or invalid cell ids renumbered")
         seen.add(cell["id"])
     return nb, sorted(set(repairs))
 
