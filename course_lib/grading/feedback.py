@@ -132,6 +132,7 @@ def _config(course):
     from .preprocessors import StripHiddenTests
     config = copy.deepcopy(course.config)
     config.HTMLExporter.template_name = "course_feedback"
+    config.HTMLExporter.filters = {"local_css": "course_lib.grading.sanitize.local_css"}
     config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(_nbgrader_templates())]
     config.GenerateFeedback.preprocessors = [GetGrades, FeedbackPresentation, StripHiddenTests,
                                              CSSHTMLHeaderPreprocessor]

@@ -30,7 +30,7 @@ import bleach
 from bleach.css_sanitizer import CSSSanitizer
 from nbconvert.preprocessors import Preprocessor
 
-__all__ = ["SanitizeStudentContent", "clean", "markdown_to_safe_html"]
+__all__ = ["SanitizeStudentContent", "clean", "markdown_to_safe_html", "local_css"]
 
 TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl",
         "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
@@ -45,6 +45,18 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 _SAFE_LINK = re.compile(r"(https?:|mailto:|#)", re.IGNORECASE)
+
+
+_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*(?![\"']?data:)[^)]*\)", re.IGNORECASE)
+
+
+def local_css(css):
+    """A template filter for the course's own style sheets (bootstrap's):
+    no @font-face and no ``url()`` but ``data:``, so an opened page asks
+    for no file beside it (bootstrap's glyph fonts are ``../fonts/``)."""
+    from markupsafe import Markup
+    return Markup(_CSS_URL.sub("none", _FONT_FACE.sub("", str(css))))
 
 
 def _attribute_ok(tag, name, value):
