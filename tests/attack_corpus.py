@@ -320,6 +320,16 @@ def _quadratic_markdown(raw, repeats=40000):
     return nb
 
 
+def _unclosed_images(raw, repeats=12000):
+    """Unclosed Markdown images: nbconvert's own rendering of a Markdown
+    cell goes quadratic (2 s for 2,000, 22 s for 8,000); the sanitiser
+    renders it first, in about a second."""
+    nb = _copy.deepcopy(raw)
+    nb["cells"].insert(1, {"cell_type": "markdown", "id": "images", "metadata": {},
+                           "source": "![a](" * repeats})
+    return nb
+
+
 # name -> (builder of the notebook from the solution's JSON, what must happen)
 INSTRUCTOR_NOTEBOOKS = {
     "duplicated cell ids the repair missed": (_long_duplicated_ids, "repaired"),
@@ -327,10 +337,11 @@ INSTRUCTOR_NOTEBOOKS = {
     "a test cell copied into a Markdown cell": (_test_cell_in_markdown, "zero"),
     "a solution flag set on a test cell": (_solution_flag_on_test, "zero"),
     "a JSON integer too large for a float": (_integer_too_large_for_float, "zero"),
-    "45 MB of cells (nbgrader's pass without a time limit)": (_many_cells, "timeout"),
+    "40,000 cells, 15 MB (nbgrader's pass without a time limit)": (_many_cells, "timeout"),
     "script, event handlers, javascript: links, remote resources; a missing attachment": (
         _xss_markdown_and_missing_attachment, "sanitised"),
-    "Markdown that makes rendering quadratic": (_quadratic_markdown, "feedback-timeout"),
+    "HTML that makes the sanitiser's parser quadratic": (_quadratic_markdown, "feedback-timeout"),
+    "Markdown that makes nbconvert's rendering quadratic": (_unclosed_images, "rendered"),
 }
 
 # names in a folder or zip import: what collect must refuse

@@ -343,8 +343,8 @@ class Lanes:
 
     def convert(self, assignment_id, student_id, key, verdict, timeout=None):
         """nbgrader's notebook pass for one student in an idle lane. A lane
-        that dies, or takes longer than ``timeout`` seconds (a notebook of
-        45 MB of cells takes minutes), is ended and replaced; the reply then
+        that dies, or takes longer than ``timeout`` seconds (its pass over a notebook of
+        40,000 small cells takes minutes), is ended and replaced; the reply then
         says why (``"timeout": True`` for the latter)."""
         lane = self.idle.get()
         try:
