@@ -230,8 +230,10 @@ def test_feedback_is_safe_and_one_student_never_stops_it(course, batch, capsys):
     root, exchange, _ = course
     code = cli.main(["--course-dir", str(root), "feedback", "a1", "--release",
                      "--timeout", str(FEEDBACK_TIMEOUT)])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == 1 and "FAILED erin: took longer than" in out
+    assert re.search(r"feedback: 100%.*\| (\d+)/\1 ", captured.err)  # the progress bar
     assert not (root / "grading" / "feedback" / "erin" / AID / f"{AID}.html").exists()
     assert re.search(r"not released to dave: not submitted through the exchange", out)
     released = list((exchange / "nn-numpy" / "feedback").glob("*.html"))
