@@ -72,14 +72,21 @@ data: $(VENV)/.stamp-base system-deps
 # sliders (the kernels that execute the chapters inherit it). MPLBACKEND is
 # unset for the build: the Agg exported above would keep plt.show() from
 # putting any figure into the pages; unset, each kernel uses the inline backend.
-# Sphinx cannot see that book/glossary.md reads book/glossary/*.yml: mark the
-# page for a rebuild when a .yml file (or the folder) is newer than the page.
-GLOSSARY_HTML := _build/html/book/glossary.html
+# Sphinx cannot see that the glossary pages read book/glossary/*.yml through
+# course_lib/glossary.py: mark a page for a rebuild when one of those is newer
+# than the built page.
+# The Chinese edition (book/zh/, the same code cells) is built next, into
+# _build/html/zh/, by book/build_zh.py: it reuses the English edition's
+# execution cache, so it adds Sphinx time but no chapter execution.
+BOOK_ENV := env -u MPLBACKEND COURSE_BOOK_BUILD=1 OPENBLAS_NUM_THREADS=1
+GLOSSARY_PAGES := _build/html/book/glossary.html:book/glossary.md _build/html/zh/glossary.html:book/zh/glossary.md
 book: $(VENV)/.stamp-base data
-	@if [ -f $(GLOSSARY_HTML) ] && [ -n "$$(find book/glossary -newer $(GLOSSARY_HTML) -print -quit)" ]; \
-	  then touch book/glossary.md; fi
-	env -u MPLBACKEND COURSE_BOOK_BUILD=1 OPENBLAS_NUM_THREADS=1 $(BIN)/jupyter-book build . --builder html -W -n --keep-going
-	@echo "book: open _build/html/index.html"
+	@for pair in $(GLOSSARY_PAGES); do html=$${pair%%:*}; page=$${pair#*:}; \
+	  if [ -f $$html ] && [ -n "$$(find book/glossary course_lib/glossary.py -newer $$html -print -quit)" ]; \
+	  then touch $$page; fi; done
+	$(BOOK_ENV) $(BIN)/jupyter-book build . --builder html -W -n --keep-going
+	$(BOOK_ENV) $(BIN)/python book/build_zh.py -W -n --keep-going
+	@echo "book: open _build/html/index.html (English) or _build/html/zh/index.html (中文)"
 
 # ---- Tests ----------------------------------------------------------------
 unit: $(VENV)/.stamp-test
