@@ -2,8 +2,9 @@
 
 Serves ``_build/html`` (or ``$COURSE_BOOK_HTML``) on 127.0.0.1 and drives
 Debian's headless Chromium through every HTML page of the build with
-playwright. A full-page screenshot of each page goes to
-``_build/screenshots/<page>.png`` for a person to look at.
+playwright: the English edition (``book/``) and the Chinese one (``zh/``). A
+full-page screenshot of each page goes to ``_build/screenshots/<page>.png``
+for a person to look at.
 
 Run with ``make browser-test`` after ``make book``.
 """
@@ -31,7 +32,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 LOCAL_HOSTS = {"127.0.0.1"}
 # Pages Sphinx generates around the chapters; checked like the others except
 # for the search page, which has its own test.
-SPECIAL_PAGES = {"search.html"}
+SPECIAL_PAGES = {"search.html", "zh/search.html"}
+# Fonts that draw Chinese; the Makefile installs fonts-wqy-microhei.
+CJK_FONTS = ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK", "Source Han", "Droid Sans Fallback")
 TIMEOUT_MS = 30_000
 
 
@@ -50,10 +53,10 @@ def built_pages() -> list[str]:
     return sorted(pages)
 
 
-def toc_files() -> list[str]:
-    """The documents _toc.yml lists (root and every `file:`), without suffix."""
+def toc_files(toc_file: str = "_toc.yml") -> list[str]:
+    """The documents a _toc file lists (root and every `file:`), without suffix."""
     yaml = pytest.importorskip("yaml")
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    toc = yaml.safe_load((ROOT / toc_file).read_text(encoding="utf-8"))
     files = [toc["root"]]
 
     def walk(node):
@@ -199,6 +202,20 @@ FIGURE_REPORT = r"""() => [...document.querySelectorAll('.cell')].flatMap(cell =
     return problems;
 })"""
 
+SWITCH_TARGET = """() => {
+    const a = document.querySelector('a[data-edition-switch]');
+    return a ? new URL(a.getAttribute('href'), location.href).pathname.slice(1) : null;
+}"""
+
+
+def other_edition(page: str) -> str:
+    """The page of the other edition that `page` switches to."""
+    if page.startswith("zh/"):
+        name = page.removeprefix("zh/")
+        return name if name in ("search.html", "genindex.html") else f"book/{name}"
+    return "zh/" + page.removeprefix("book/")
+
+
 PAGES = built_pages()
 
 
@@ -217,6 +234,7 @@ def test_page_renders_offline(visit, page):
     missing_figures = v.page.evaluate(FIGURE_REPORT)
     if page not in SPECIAL_PAGES:
         v.page.wait_for_load_state("networkidle")
+    switch = v.page.evaluate(SWITCH_TARGET)
     SHOTS.mkdir(parents=True, exist_ok=True)
     v.page.screenshot(path=str(SHOTS / screenshot_name(page)), full_page=True)
 
@@ -229,35 +247,44 @@ def test_page_renders_offline(visit, page):
     assert not math["delimiters"], f"{page}: raw \\( or \\[ left in the text"
     assert broken_images == [], f"{page}: images that did not load: {broken_images}"
     assert missing_figures == [], f"{page}: figures missing from cell outputs: {missing_figures}"
+    if page.startswith(("book/", "zh/")) or page in ("search.html", "genindex.html"):
+        other = other_edition(page)
+        assert switch is not None, f"{page}: no link to the other edition"
+        assert switch == other and other in PAGES + sorted(SPECIAL_PAGES), (
+            f"{page}: the edition switch leads to {switch}, expected {other}")
 
 
 def test_every_toc_entry_was_built():
-    """Is there an HTML page for every document _toc.yml lists?"""
+    """Is there an HTML page for every document _toc.yml and _toc.zh.yml list?"""
     if not PAGES:
         pytest.skip(f"no built book in {BUILD}: run `make book` first")
-    missing = [f for f in toc_files() if f"{f}.html" not in PAGES]
-    assert missing == [], f"in _toc.yml but not built: {missing}"
+    expected = toc_files() + [f"zh/{f}" for f in toc_files("_toc.zh.yml")]
+    missing = [f for f in expected if f"{f}.html" not in PAGES]
+    assert missing == [], f"in _toc.yml or _toc.zh.yml but not built: {missing}"
 
 
-def test_index_redirects_to_first_page(visit):
-    """Does the site's index.html lead to the welcome chapter?"""
-    v = visit("index.html")
-    v.page.wait_for_url("**/book/intro.html", timeout=TIMEOUT_MS)
-    assert v.page.locator("h1").first.inner_text().startswith("Welcome")
+@pytest.mark.parametrize("index, first, title", [("index.html", "book/intro.html", "Welcome"),
+                                                 ("zh/index.html", "zh/intro.html", "欢迎")])
+def test_index_redirects_to_first_page(visit, index, first, title):
+    """Does each edition's index.html lead to its welcome chapter?"""
+    v = visit(index)
+    v.page.wait_for_url(f"**/{first}", timeout=TIMEOUT_MS)
+    assert v.page.locator("h1").first.inner_text().startswith(title)
 
 
-def search(visit, query, shot):
-    """Run a query on the search page; return the paths of the pages it found."""
-    v = visit(f"search.html?q={urllib.parse.quote(query)}")
+def search(visit, query, shot, edition=""):
+    """Run a query on an edition's search page ("" or "zh/"); return the paths of the pages it found."""
+    v = visit(f"{edition}search.html?q={urllib.parse.quote(query)}")
+    # Results are listed one by one; the summary line is written after the last.
     v.page.wait_for_function(
-        "() => document.querySelector('#search-results ul.search li') !== null"
-        " || /did not match|no documents/i.test(document.querySelector('#search-results')?.textContent || '')")
+        "() => (document.querySelector('#search-results p.search-summary')?.textContent || '').trim() !== ''")
     SHOTS.mkdir(parents=True, exist_ok=True)
     v.page.screenshot(path=str(SHOTS / shot), full_page=True)
-    hrefs = v.page.eval_on_selector_all("#search-results ul.search li a",
-                                        "as => as.map(a => a.getAttribute('href'))")
+    found = v.page.eval_on_selector_all(
+        "#search-results ul.search li a",
+        "as => as.map(a => new URL(a.getAttribute('href'), location.href).pathname.slice(1))")
     assert v.external == [] and v.console_errors == [], (v.external, v.console_errors)
-    return [urllib.parse.urlsplit(h).path for h in hrefs]
+    return found
 
 
 def test_search_finds_softmax(visit):
@@ -274,17 +301,125 @@ def test_search_finds_chinese_term(visit):
     assert "book/glossary.html" in search(visit, "损失函数", "search-chinese.png")
 
 
-def test_glossary_lists_every_entry(visit):
-    """Does the glossary page show every English and Chinese term of book/glossary/*.yml?"""
-    yaml = pytest.importorskip("yaml")
-    entries = [e for f in sorted((ROOT / "book" / "glossary").glob("*.yml"))
-               for e in yaml.safe_load(f.read_text(encoding="utf-8")) or []]
-    assert entries, "no glossary entries found"
-    v = visit("book/glossary.html")
-    cells = v.page.eval_on_selector_all(
-        "table.glossary-table td", "tds => tds.map(td => td.textContent.trim())")
+GLOSSARY_ROWS = """() => [...document.querySelectorAll('table.glossary-table tbody tr')].map(tr => {
+    const cells = [...tr.querySelectorAll('td')].map(td => {
+        const copy = td.cloneNode(true);
+        const also = [...copy.querySelectorAll('.glossary-also')].map(s => s.textContent.trim());
+        copy.querySelectorAll('.glossary-also').forEach(s => s.remove());
+        return {text: copy.textContent.trim(), also: also.join(' ')};
+    });
+    return cells;
+})"""
+
+
+@pytest.mark.parametrize("page, columns", [("book/glossary.html", ("en", "zh")),
+                                           ("zh/glossary.html", ("zh", "en"))])
+def test_glossary_lists_every_concept_once(visit, page, columns):
+    """Does each glossary page show every concept of book/glossary/*.yml in one row, with its
+    other Chinese names, English first on the English page and Chinese first on the Chinese one?"""
+    glossary = pytest.importorskip("course_lib.glossary")
+    rows = glossary.merge(glossary.load_entries(ROOT / "book" / "glossary"))
+    assert rows, "no glossary entries found"
+    v = visit(page)
+    shown = v.page.evaluate(GLOSSARY_ROWS)
     # Sphinx typesets ' and " as curly quotes (Hebb's rule -> Hebb’s rule).
     curly = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
-    cells = {c.translate(curly) for c in cells}
-    missing = [e["en"] for e in entries if e["en"] not in cells or e["zh"] not in cells]
-    assert missing == [], f"glossary rows missing for: {missing}"
+    pairs = [(r[0]["text"].translate(curly), r[1]["text"].translate(curly)) for r in shown]
+    expected = [(r[columns[0]], r[columns[1]]) for r in rows]
+    assert sorted(pairs) == sorted(expected), "rows differ from book/glossary/*.yml"
+    zh_column = columns.index("zh")
+    also = {r[zh_column]["text"]: r[zh_column]["also"] for r in shown}
+    missing = [r["zh"] for r in rows if any(a not in also[r["zh"]] for a in r["aliases"])]
+    assert missing == [], f"other names not shown for {missing}"
+    if page.startswith("zh/"):
+        pypinyin = pytest.importorskip("pypinyin")
+        readings = [pypinyin.lazy_pinyin(zh.replace(" ", "")) for zh, _ in pairs]
+        # Terms that start with a digit (1×1 卷积) close the list, under "#".
+        firsts = [f if f.isalpha() else "~" for f in ("".join(r)[:1].lower() for r in readings)]
+        assert firsts == sorted(firsts), "the Chinese glossary is not in pinyin order"
+
+
+def test_chinese_search_finds_words_inside_terms(visit):
+    """Does the Chinese edition's search find 梯度 inside 梯度消失, and the whole term too?
+    (Sphinx's Chinese index splits words with jieba; without it Chinese is not indexed.)"""
+    with_term = sorted(f"zh/{p.stem}.html" for p in (ROOT / "book" / "zh").glob("*.md")
+                       if "梯度消失" in p.read_text(encoding="utf-8") and f"zh/{p.stem}.html" in PAGES)
+    if not with_term:
+        pytest.skip("no built Chinese page writes 梯度消失")
+    for query, shot in (("梯度", "search-zh-part.png"), ("梯度消失", "search-zh-term.png"),
+                        ("消失", "search-zh-tail.png")):
+        found = search(visit, query, shot, edition="zh/")
+        assert set(with_term) <= set(found), f"{query!r} should find {with_term}; found {found}"
+
+
+def test_chinese_search_finds_english_words(visit):
+    """Are English words in Chinese pages indexed too (softmax in chapter 2)?"""
+    assert "zh/02_linear.html" in search(visit, "softmax", "search-zh-softmax.png", edition="zh/")
+
+
+SECTIONS = "() => [...document.querySelectorAll('article.bd-article section')].map(s => s.id)"
+SWITCH_IN_VIEW = """() => {
+    const r = document.querySelector('a[data-edition-switch]').getBoundingClientRect();
+    return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+}"""
+HEADING_TOP = """id => document.getElementById(id)
+    .querySelector('h1, h2, h3, h4, h5, h6').getBoundingClientRect().top"""
+
+
+@pytest.mark.parametrize("start, target", [("book/09_cnn.html", "zh/09_cnn.html"),
+                                           ("zh/04_backprop.html", "book/04_backprop.html")])
+def test_edition_switch_lands_on_the_same_section(visit, start, target):
+    """Scrolled to a section, does the switch open the other edition at the same section?"""
+    if start not in PAGES or target not in PAGES:
+        pytest.skip(f"{start} or {target} is not built")
+    v = visit(start)
+    v.page.evaluate(WAIT_FOR_IMAGES)  # so that no figure above moves the section meanwhile
+    sections = v.page.evaluate(SECTIONS)
+    index = 2 * len(sections) // 3  # a section deep in the page
+    v.page.evaluate(f"document.getElementById({sections[index]!r}).scrollIntoView()")
+    # The switch stays in view (the article header is sticky); click it where
+    # it is (playwright's click would first scroll it, and the page with it).
+    assert v.page.evaluate(SWITCH_IN_VIEW), "the switch is not in view after scrolling"
+    v.page.evaluate("document.querySelector('a[data-edition-switch]').click()")
+    v.page.wait_for_url(f"**/{target}#*")
+    v.page.wait_for_load_state("load")
+    landed = urllib.parse.urlsplit(v.page.url).fragment
+    other = v.page.evaluate(SECTIONS)
+    assert len(other) == len(sections), f"{target} has {len(other)} sections, {start} {len(sections)}"
+    assert landed == other[index], f"landed on #{landed}, expected #{other[index]} (section {index})"
+    assert 0 <= v.page.evaluate(HEADING_TOP, landed) < 450, "the section's heading is not in view"
+    assert v.console_errors == [], v.console_errors
+
+
+def test_edition_switch_keeps_the_search_query(visit):
+    """Does the switch on a search page run the same query in the other edition?"""
+    v = visit("search.html?q=softmax")
+    v.page.evaluate("document.querySelector('a[data-edition-switch]').click()")
+    v.page.wait_for_url("**/zh/search.html?q=softmax*")
+    v.page.wait_for_function(
+        "() => (document.querySelector('#search-results p.search-summary')?.textContent || '').trim() !== ''")
+    assert v.page.locator("#search-results ul.search li").count() > 0
+
+
+FIRST_PARAGRAPH_HAN = """() => {
+    const p = document.querySelector('article.bd-article section p');
+    const text = [...p.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('');
+    return (text.match(/[\u3400-\u9fff]/g) || []).length;
+}"""
+
+
+def test_chinese_text_renders_with_a_chinese_font(visit):
+    """Is the Chinese prose drawn with an installed CJK font (not boxes, not a fallback)?"""
+    v = visit("zh/intro.html")
+    cdp = v.context.new_cdp_session(v.page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "article.bd-article section p"})
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+    han = v.page.evaluate(FIRST_PARAGRAPH_HAN)
+    cjk = sum(f["glyphCount"] for f in fonts if f["familyName"].startswith(CJK_FONTS))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    v.page.locator("article.bd-article section p").first.screenshot(path=str(SHOTS / "zh-font.png"))
+    assert han > 20, f"the first paragraph of zh/intro.html has only {han} Chinese characters"
+    assert cjk >= han, f"{han} Chinese characters, {cjk} glyphs from a CJK font: {fonts}"

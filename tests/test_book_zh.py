@@ -1,0 +1,198 @@
+"""The Chinese edition's sources (book/zh/) against the English ones, without building.
+
+Every English page has a Chinese page with the same code cells (byte for
+byte: they share one execution cache, and the outputs are the same), the same
+headings in the same order and levels (the language switch maps sections by
+position), the same labels, figure names and cross-reference targets, and the
+same display math. Both editions use the terms issue 18 settled.
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+ZH = BOOK / "zh"
+ENGLISH_PAGES = sorted(p.name for p in BOOK.glob("*.md"))
+
+FENCE = re.compile(r"^(`{3,}|:{3,})[^\n]*\n.*?^\1[ \t]*$", re.S | re.M)
+CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n.*?^```[ \t]*$", re.S | re.M)
+FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+HEADING = re.compile(r"^(#{1,6}) ", re.M)
+LABEL = re.compile(r"^\(([\w:.-]+)\)=[ \t]*$", re.M)
+NAME_OPTION = re.compile(r"^\s*:(?:name|label):\s*(\S+)", re.M)
+ROLE = re.compile(r"\{(ref|numref|eq|doc|cite|cite:p|cite:t|term)\}`([^`]*)`")
+DISPLAY_MATH = re.compile(r"^\$\$.*?^\$\$", re.S | re.M)
+TEXT = re.compile(r"\\text\{[^{}]*\}")
+
+
+def toc_pages(toc_file, prefix=""):
+    """The pages a _toc file lists, in order, without suffix and `prefix`."""
+    toc = yaml.safe_load((ROOT / toc_file).read_text(encoding="utf-8"))
+    pages = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                pages.append(node["file"])
+            for key, value in node.items():
+                if key != "root":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return [p.removeprefix(prefix) for p in pages]
+
+
+def read(path):
+    return path.read_text(encoding="utf-8")
+
+
+def without_code(text):
+    """The page without code cells and other ``` fences (prose, headings, labels, directives)."""
+    return re.sub(r"^```.*?^```[ \t]*$", "", text, flags=re.S | re.M)
+
+
+def heading_levels(text):
+    return [len(m) for m in HEADING.findall(without_code(text))]
+
+
+def role_targets(text):
+    """Every cross-reference role's target, sorted (prose may reorder them)."""
+    targets = []
+    for role, body in ROLE.findall(text):
+        target = body.rsplit("<", 1)[-1].rstrip(">").strip() if role != "cite" else body
+        targets.append(f"{role}:{target}")
+    return sorted(targets)
+
+
+def chinese_pages():
+    return [name for name in ENGLISH_PAGES if (ZH / name).is_file()]
+
+
+def test_every_english_page_has_a_chinese_page():
+    assert [n for n in ENGLISH_PAGES if not (ZH / n).is_file()] == []
+
+
+def test_no_chinese_page_without_an_english_one():
+    assert sorted(p.name for p in ZH.glob("*.md") if not (BOOK / p.name).is_file()) == []
+
+
+def test_both_tables_of_contents_list_the_same_pages():
+    """Does _toc.zh.yml list the pages of _toc.yml, in the same order?"""
+    assert toc_pages("_toc.zh.yml") == toc_pages("_toc.yml", prefix="book/")
+
+
+@pytest.mark.parametrize("page", chinese_pages())
+class TestChinesePage:
+    def test_code_cells_and_front_matter_are_identical(self, page):
+        """Byte for byte: the Chinese page reuses the English page's cached outputs."""
+        en, zh = read(BOOK / page), read(ZH / page)
+        front = [m.group(0) if m else None for m in (FRONT_MATTER.match(en), FRONT_MATTER.match(zh))]
+        assert front[1] == front[0], "the front matter differs from the English page's"
+        en_cells, zh_cells = CODE_CELL.findall(en), CODE_CELL.findall(zh)
+        assert len(zh_cells) == len(en_cells), f"{len(zh_cells)} code cells, English has {len(en_cells)}"
+        differ = [i for i, (a, b) in enumerate(zip(en_cells, zh_cells)) if a != b]
+        assert differ == [], f"code cells {differ} differ from the English page's"
+
+    def test_headings_have_the_same_levels_in_the_same_order(self, page):
+        assert heading_levels(read(ZH / page)) == heading_levels(read(BOOK / page))
+
+    def test_labels_names_and_cross_references_are_identical(self, page):
+        en, zh = without_code(read(BOOK / page)), without_code(read(ZH / page))
+        assert LABEL.findall(zh) == LABEL.findall(en)
+        assert NAME_OPTION.findall(zh) == NAME_OPTION.findall(en)
+        assert role_targets(zh) == role_targets(en)
+
+    def test_display_math_is_identical(self, page):
+        """The same equations, in the same order; only words in \\text{...} are translated."""
+        def maths(path):
+            return [TEXT.sub(r"\\text{}", m) for m in DISPLAY_MATH.findall(without_code(read(path)))]
+        assert maths(ZH / page) == maths(BOOK / page)
+
+    def test_prose_is_translated(self, page):
+        """No run of five English words left in the Chinese prose (names, paper
+        titles in italics, code, math, links and program output excepted)."""
+        prose = without_code(FRONT_MATTER.sub("", read(ZH / page)))
+        prose = re.sub(r"\$\$.*?\$\$|\$[^$\n]+\$|`[^`\n]*`|\]\([^)]*\)|https?://\S+|\{[^}\n]*\}"
+                       r"|(?<!\*)\*(?!\*)[^*\n]+\*(?!\*)|<[^>\n]+>|^:[\w-]+:.*$", " ", prose,
+                       flags=re.S | re.M)
+        runs = re.findall(r"\b[a-z][a-z'-]*(?:[ ,]+[a-z][a-z'-]*){4,}", prose)
+        assert runs == [], f"{len(runs)} English phrase(s) left, e.g. {runs[:3]}"
+
+
+# ---------------------------------------------------------------------------
+# Terms (issue 18), in both editions
+# ---------------------------------------------------------------------------
+# Chinese that neither edition writes, with the term to use instead.
+BANNED = {
+    "折页": "hinge loss is 合页损失 (the source notes: 折叶损失)",
+    "线性整流": "ReLU is 修正线性单元 (Leaky ReLU 带泄露修正线性单元, PReLU 参数化修正线性单元)",
+    "照看学习过程": "babysitting the learning process is 检查整个学习过程",
+    "二次代价": "quadratic loss is 二次损失",
+}
+# 反向传递 only as the other name of 反向传播 ("也称反向传递", "also 反向传递").
+BACKWARD = re.compile(r"(?<![也又或亦]称)(?<!also )反向传递")
+# A Chinese sentence about stride: the English word, the letter S of the
+# output size formula, a filter or a pooling window. (English pages: the
+# Chinese in parentheses after "stride".)
+STRIDE_CONTEXT = re.compile(r"stride|\$S\s*=|\$S\$|滤波器|卷积核|池化|窗口", re.I)
+STRIDE_EN = re.compile(r"stride\W*\([^)]*步长", re.I)
+
+
+def sentences(text):
+    """Sentences, table rows, list items and headings of the prose."""
+    parts = re.split(r"(?<=[。！？；])|\n\s*\n|\n(?=\s*(?:[|#*-]|\d+\.) )", without_code(text))
+    return [s for s in parts if s.strip()]
+
+
+def all_pages():
+    return [BOOK / n for n in ENGLISH_PAGES] + [ZH / n for n in chinese_pages()]
+
+
+@pytest.mark.parametrize("path", all_pages(), ids=lambda p: p.relative_to(BOOK).as_posix())
+def test_no_banned_terms(path):
+    text = without_code(read(path))
+    found = [f"{word}: {why}" for word, why in BANNED.items() if word in text]
+    found += [f"{m.group(0)}: backward pass is 反向传播 (也称反向传递)" for m in BACKWARD.finditer(text)]
+    if path.parent == ZH:
+        found += [f"步长 for stride in {s.strip()[:60]!r}: stride is 步幅, 步长 is step size"
+                  for s in sentences(text) if "步长" in s and STRIDE_CONTEXT.search(s)]
+    else:
+        found += [f"{m.group(0)!r}: stride is 步幅, 步长 is step size" for m in STRIDE_EN.finditer(text)]
+    assert found == []
+
+
+def glossary_names():
+    from course_lib.glossary import concept_key, load_entries, merge
+
+    names = {}
+    for row in merge(load_entries(BOOK / "glossary")):
+        for name in concept_key(row["en"]):
+            names[name] = row
+    return names
+
+
+def english_key(term):
+    return " ".join(term.casefold().replace("-", " ").split())
+
+
+@pytest.mark.parametrize("page", ENGLISH_PAGES)
+def test_english_pages_give_the_glossary_term(page):
+    """Is the Chinese after a **term** in an English page the glossary's term (or an alias)?"""
+    names = {english_key(k): v for k, v in glossary_names().items()}
+    wrong = []
+    for m in re.finditer(r"\*\*([^*]+)\*\*\s*\(([^)]*[\u4e00-\u9fff][^)]*)\)", without_code(read(BOOK / page))):
+        key = english_key(m.group(1))
+        row = names.get(key) or names.get(key.removesuffix("s")) or names.get(key.removesuffix("es"))
+        if row is None:
+            continue
+        chinese = re.split(r"[,，;；/、]| or ", m.group(2))[0].strip()
+        if not any(chinese.startswith(name) for name in (row["zh"], *row["aliases"])):
+            wrong.append(f"{m.group(1)} ({chinese}): the glossary says {row['zh']}")
+    assert wrong == []
