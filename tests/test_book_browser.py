@@ -42,13 +42,13 @@ def built_pages() -> list[str]:
     """Every HTML page of the build, as paths relative to BUILD (posix)."""
     if not (BUILD / "index.html").is_file():
         return []
-    skip = ("_static/", "_sources/", "_images/")
+    skip = {"_static", "_sources", "_images"}  # in either edition's folder
     pages = []
     for path in BUILD.rglob("*.html"):
         rel = path.relative_to(BUILD).as_posix()
         head = path.read_text(encoding="utf-8", errors="replace")[:2000].lower()
         # index.html only redirects to the first chapter: it has its own test.
-        if not rel.startswith(skip) and 'http-equiv="refresh"' not in head:
+        if not skip & set(path.relative_to(BUILD).parts) and 'http-equiv="refresh"' not in head:
             pages.append(rel)
     return sorted(pages)
 
