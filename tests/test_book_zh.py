@@ -196,3 +196,32 @@ def test_english_pages_give_the_glossary_term(page):
         if not any(chinese.startswith(name) for name in (row["zh"], *row["aliases"])):
             wrong.append(f"{m.group(1)} ({chinese}): the glossary says {row['zh']}")
     assert wrong == []
+
+
+def test_line_breaks_between_chinese_characters_are_joined():
+    """book/_ext/cjk_lines.py: no space where the source wraps Chinese prose, one elsewhere."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("cjk_lines", BOOK / "_ext" / "cjk_lines.py")
+    cjk_lines = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cjk_lines)
+    join = cjk_lines.join_cjk_lines
+    assert join("学完之后，\n你会清楚") == "学完之后，你会清楚"
+    assert join("梯度\n   消失") == "梯度消失"
+    assert join("运行整个\n   notebook；") == "运行整个\n   notebook；"
+    assert join("the\nbook") == "the\nbook"
+    assert join("（CIFAR-10）\n上训练") == "（CIFAR-10）上训练"
+
+
+def test_line_breaks_between_chinese_nodes_are_joined():
+    """MyST gives each line break its own Text node: the join looks across node boundaries."""
+    import importlib.util
+    nodes = pytest.importorskip("docutils.nodes")
+    spec = importlib.util.spec_from_file_location("cjk_lines", BOOK / "_ext" / "cjk_lines.py")
+    cjk_lines = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cjk_lines)
+    para = nodes.paragraph()
+    para += [nodes.Text("框架里面，"), nodes.Text("\n"), nodes.Text("学完之后"), nodes.Text("\n"),
+             nodes.literal("", "notebook"), nodes.Text("\n"), nodes.strong("", "损失"),
+             nodes.Text("\n"), nodes.Text("函数"), nodes.literal_block("", "代码\n代码")]
+    cjk_lines.join_cjk_breaks(para)
+    assert para.astext() == "框架里面，学完之后\nnotebook\n损失函数代码\n代码"
