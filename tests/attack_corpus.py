@@ -1,4 +1,4 @@
-"""The attack corpus of issue 7, built from the A1 solution notebook.
+"""The attack corpus of issues 7 and 21, built from the A1 solution notebook.
 
 Each attack is the solution notebook with one solution cell replaced: the
 target item's cell (``svm_loss_naive`` unless said otherwise) holds the
@@ -28,6 +28,20 @@ _MINE = ("import atexit, glob, json, os, pickle\n"
          "_ids = [t['id'] for t in json.load(open('job.json'))['tasks']\n"
          "        if t['func'] == 'svm_loss_naive']\n"
          "def _mine():\n    return [p for i in _ids for p in glob.glob(f'out/{i}_*.npy')]\n")
+
+# the SVM loss and its gradient by PyTorch's autograd (ReLU: no gradient at a 0 margin)
+_TORCH_SVM = """
+import torch
+Wt = torch.tensor(W, requires_grad=True)
+scores = torch.tensor(X) @ Wt
+rows, yt = torch.arange(len(y)), torch.tensor(y)
+margins = torch.relu(scores - scores[rows, yt][:, None] + 1)
+mask = torch.ones_like(margins)
+mask[rows, yt] = 0
+loss = (margins * mask).sum() / len(y) + reg * (Wt * Wt).sum()
+loss.backward()
+return float(loss), Wt.grad.numpy()
+"""
 
 ATTACKS = {
     # ---- patching what a test inside the student's process would use ----
@@ -218,6 +232,23 @@ ATTACKS = {
                             f.write(chunk)
                 except OSError:
                     pass
+            raise NotImplementedError()
+            """)),
+    # ---- issue 21: other packages, memory outside the address space ----
+    "torch autograd (an installed package)": (TARGET, _fn(_TORCH_SVM)),
+    "torch beside numpy (its site folder appended to sys.path)": (
+        TARGET, _fn("import os, sys\n"
+                    "sys.path.append(os.path.dirname(os.path.dirname(np.__file__)))\n"
+                    + _TORCH_SVM)),
+    "memfd hog (memory in no address space)": (
+        TARGET, _fn("""
+            import os
+            chunk = b'x' * 2 ** 26
+            fds = []
+            for _ in range(20):  # 2.5 GB in files of 128 MB (each under the file-size limit)
+                fds.append(os.memfd_create('hog'))
+                for _ in range(2):
+                    os.write(fds[-1], chunk)
             raise NotImplementedError()
             """)),
     "huge stdout": (TARGET, _fn("import sys\nfor _ in range(50):\n    sys.stdout.write('x' * 4 * 1024 ** 2)\n"

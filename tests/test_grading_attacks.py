@@ -125,6 +125,9 @@ REASONS = {
     "import the reference (course_lib.classifiers)": "uses the reference solution",
     "exec the solutions notebook from the course dir": "NotImplementedError",
     "copy another student's submission": "NotImplementedError",
+    "torch autograd (an installed package)": "No module named 'torch'",
+    "torch beside numpy (its site folder appended to sys.path)": "No module named 'torch'",
+    "memfd hog (memory in no address space)": "memory limit",
 }
 
 

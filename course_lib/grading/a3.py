@@ -205,6 +205,14 @@ def _param_problem(params, image_shape):
         shapes = ", ".join(f"{k} {params[k].shape}" for k in PARAM_NAMES)
         return (f"the parameter shapes do not form the three-layer network on {C}x{H}x{W} "
                 f"images with odd square filters and 10 classes: {shapes}")
+    # the judge runs this network on the validation images here, in the grading
+    # process: only sizes the allowed hyperparameters can give
+    sizes = {"num_filters": W1.shape[0], "filter_size": W1.shape[2], "hidden_dim": W2.shape[1]}
+    for key, size in sizes.items():
+        low, high = ALLOWED_HYPERPARAMETERS[key]
+        if not low <= size <= high:
+            return (f"the network has {key} = {size}; the allowed range is {low} to {high} "
+                    "(see convnet_hyperparameters)")
     return ""
 
 

@@ -348,6 +348,6 @@ def autograde(course, assignment_id, students=None, workers=1, seed=None, progre
                "scores": scores, "verdicts": verdicts, "failures": failures,
                "max_score": assignment.points, "seconds": time.perf_counter() - start,
                "sandboxed": isolation.mode() == "bwrap", "workers": workers,
-               "records": records}
+               "records": records, "confinement": sandbox.confinement()}
     summary["report"] = runreport.write(course, assignment, summary)
     return summary

@@ -13,6 +13,12 @@ hostile input:
   the file exactly and stays under a limit; it is read with
   ``allow_pickle=False`` into an exact :class:`numpy.ndarray`.
 
+Reading is also bounded in memory: a :class:`Budget` (derived by the caller
+from the size of the expected result) is charged with every array's size as
+its header states it, *before* the array is read, so a sparse file, a huge
+array or many references to one file cost the student that result, never
+the grading process its memory.
+
 Each rejection raises :class:`ResultRejected` with a reason the feedback shows.
 """
 import json
@@ -22,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ResultRejected", "open_inside", "read_json", "read_array", "MAX_ARRAY_BYTES",
-           "MAX_JSON_BYTES"]
+__all__ = ["ResultRejected", "Budget", "open_inside", "read_json", "read_array",
+           "MAX_ARRAY_BYTES", "MAX_JSON_BYTES"]
 
 MAX_ARRAY_BYTES = 256 * 1024 ** 2
 MAX_JSON_BYTES = 16 * 1024 ** 2
@@ -37,6 +43,24 @@ except ImportError:  # pragma: no cover - numpy 1.x
 
 class ResultRejected(ValueError):
     """A result file the trusted side refuses to read, and why."""
+
+
+class Budget:
+    """Bytes the trusted side may spend on reading back one result; every
+    array (and every node of the result's tree) is charged before it is
+    read, and going over raises :class:`ResultRejected`."""
+
+    def __init__(self, limit, expected=None):
+        self.limit, self.used, self.expected = int(limit), 0, expected
+
+    def charge(self, nbytes, what="the result"):
+        self.used += int(nbytes)
+        if self.used > self.limit:
+            about = f" (the expected result has about {self.expected} bytes)" \
+                if self.expected is not None else ""
+            raise ResultRejected(f"{what}: the returned value is larger than the grader reads "
+                                 f"back for this call ({self.limit} bytes){about}; return "
+                                 "exactly what the function should return")
 
 
 def open_inside(workdir, rel, max_bytes):
@@ -89,8 +113,9 @@ def read_json(workdir, rel, max_bytes=MAX_JSON_BYTES):
         return None
 
 
-def read_array(workdir, rel, max_bytes=MAX_ARRAY_BYTES):
-    """The plain ``ndarray`` stored in the ``.npy`` file ``workdir/rel``."""
+def read_array(workdir, rel, max_bytes=MAX_ARRAY_BYTES, budget=None):
+    """The plain ``ndarray`` stored in the ``.npy`` file ``workdir/rel``;
+    its size (from the header) is charged to ``budget`` before it is read."""
     with open_inside(workdir, rel, max_bytes) as f:
         size = os.fstat(f.fileno()).st_size
         try:
@@ -114,6 +139,8 @@ def read_array(workdir, rel, max_bytes=MAX_ARRAY_BYTES):
         if count * dtype.itemsize != size - f.tell():
             raise ResultRejected(f"{rel}: the header promises {count} values of {dtype}, but "
                                  f"the file holds {size - f.tell()} bytes")
+        if budget is not None:
+            budget.charge(count * dtype.itemsize, f"{rel} (shape {tuple(shape)}, {dtype})")
         f.seek(0)
         array = np.load(f, allow_pickle=False)
     if type(array) is not np.ndarray:

@@ -139,8 +139,9 @@ def cmd_autograde(course, args):
           f"hidden-input seed {summary['seed']} (stored per student; "
           "autograde --student ID --seed S grades one again exactly)")
     if summary["sandboxed"]:
-        print("  sandbox: bubblewrap (no network, no view of the course folder, "
-              "an unprivileged uid per run)")
+        print("  sandbox: bubblewrap (no network, no view of the course folder, only the "
+              "interpreter, its standard library and numpy, an unprivileged uid per run)")
+        print(f"  limits: {summary['confinement']}")
     else:
         from .isolation import UNSAFE_WARNING
         print("  " + UNSAFE_WARNING)

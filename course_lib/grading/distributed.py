@@ -23,14 +23,14 @@ and the run's seed, so any number of workers gives the same scores.
 """
 import io
 import os
+import shutil
 import tarfile
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
-from . import isolation, sandbox
+from . import isolation, sandbox, workspace
 
 __all__ = ["grade_batch", "DaskLauncher", "remote_launch", "pack_folder", "unpack_results",
            "dask_client", "MAX_RESULT_ARCHIVE"]
@@ -89,7 +89,7 @@ def unpack_results(data, dest, limit=MAX_RESULT_ARCHIVE):
             elif member.isfile():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with tar.extractfile(member) as src, open(target, "wb") as out:
-                    out.write(src.read(limit))
+                    shutil.copyfileobj(src, out)  # in chunks: never a whole file in memory
 
 
 def remote_launch(archive, argv, limits, allow_unsandboxed=False, watchdog=None):
@@ -99,7 +99,7 @@ def remote_launch(archive, argv, limits, allow_unsandboxed=False, watchdog=None)
     import json
     if allow_unsandboxed:
         isolation.allow_unsandboxed(True)
-    with tempfile.TemporaryDirectory(prefix="course-remote-") as tmp:
+    with workspace.folder("remote-") as tmp:  # 0700, removed even if this worker dies
         work = Path(tmp) / "work"
         work.mkdir()
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
@@ -111,7 +111,7 @@ def remote_launch(archive, argv, limits, allow_unsandboxed=False, watchdog=None)
         logs = Path(tmp) / "logs"
         logs.mkdir()
         result = sandbox.launch(argv, work, limits, logs, watchdog=watchdog)
-        return asdict(result), pack_folder(work / "out")
+        return asdict(result), pack_folder(work / "out", skip=(workspace.TMP_NAME,))
 
 
 class DaskLauncher:

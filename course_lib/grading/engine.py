@@ -20,13 +20,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from . import boundary, runner, sandbox, static
+from . import boundary, runner, sandbox, static, workspace
 from .registry import get_assignment
 from .report import CaseOutcome, judge_item, Verdict
 from .spec import Pixels, Probe, Student, StudentCall, StudentKwargs
@@ -37,6 +36,11 @@ __all__ = ["RunContext", "GradingRun", "get_run", "verdict_key", "GradingSetupEr
 MAX_RESTARTS = 4          # relaunches after a task crashed or hung
 MAX_SANDBOX_SECONDS = 300  # one launch; each call also has its own (smaller) limit
 MAX_RESULT_BYTES = 256 * 1024 ** 2
+RECORD_JSON_BYTES = 1024 ** 2  # a result record or cells.json (arrays are separate files)
+# what the parent reads back for one call: RESULT_FACTOR times the expected
+# result's size, plus RESULT_FLOOR; a decoded node of a result's tree costs NODE_BYTES
+RESULT_FACTOR, RESULT_FLOOR, NODE_BYTES = 4, 1024 ** 2, 64
+MAX_NOTES = 200  # entries of cells.json's "errors" and "origins" kept
 RUNNER_PATH = Path(runner.__file__)
 
 
@@ -171,8 +175,8 @@ class GradingRun:
                 self.groups.append((group, tasks))
         budget = max(sum(t["time_limit"] for t in tasks) for _, tasks in self.groups)
         budget = min(budget + self.assignment.startup_seconds, MAX_SANDBOX_SECONDS)
-        self.limits = limits or sandbox.Limits(cpu_seconds=int(budget) + 10,
-                                               wall_seconds=budget + 30)
+        self.limits = limits or sandbox.Limits(cpu_seconds=int(budget) + 10,  # CPU seconds;
+                                               wall_seconds=sandbox.wall_backstop(budget) + 30)
         self.ctx.release_data()  # the cases hold what they need
         self._template = None
         self._template_lock = threading.Lock()
@@ -251,7 +255,7 @@ class GradingRun:
         from .shim import build_shim, call_blocked_for
         with self._template_lock:
             if self._template is None:
-                self._tmp = tempfile.TemporaryDirectory(prefix="course-run-")
+                self._tmp = workspace.TemporaryFolder(prefix="run-")  # 0700, never outlives us
                 template = Path(self._tmp.name) / "template"
                 groups = [group for group, _ in self.groups]
                 for group in groups:
@@ -314,11 +318,14 @@ class GradingRun:
                  for c in cells]
         analysis = static.analyze(cells, self.assignment.allowed_modules)
         outcomes, load_info = {}, {"errors": {}, "origins": {}}
-        with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        with workspace.folder("grade-") as tmp:  # removed even if this process is killed
             for group, tasks in self.groups:
                 name = "work" if len(self.groups) == 1 else f"work-{group.name}"
-                got, info = self._run_sandbox(cells, Path(keep_dir or tmp) / name,
-                                              Path(tmp) / name, group, tasks)
+                workdir = Path(keep_dir or tmp) / name
+                try:
+                    got, info = self._run_sandbox(cells, workdir, Path(tmp) / name, group, tasks)
+                finally:  # the sandbox's scratch (out/), once its results are read
+                    workspace.release(workdir, keep_files=keep_dir is not None)
                 outcomes.update(got)
                 for key in ("errors", "origins"):
                     for k, v in info.get(key, {}).items():
@@ -395,7 +402,7 @@ class GradingRun:
                 tid = tasks[index]["id"]
                 record = _read_json(workdir / "out" / f"{tid}.json")
                 if record is not None:
-                    outcomes[tid] = _outcome(record, workdir)
+                    outcomes[tid] = _outcome(record, workdir, result_budget(self, tasks[index]))
                 if (workdir / "out" / f"{tid}.started").exists():
                     culprit = index  # the last call that began
             done = all(t["id"] in outcomes for t in tasks)
@@ -442,15 +449,55 @@ def _try(fn, args, kwargs):
         return None
 
 
-def _read_json(path, limit=16 * 1024 ** 2):
+def _read_json(path, limit=RECORD_JSON_BYTES):
+    """Parsed JSON of a file the sandbox wrote; ``None`` if it is missing or
+    not JSON; a failed record saying so if it is larger than ``limit``."""
     path = Path(path)  # never follows a link the sandbox planted
+    try:
+        size = os.stat(path, follow_symlinks=False).st_size
+    except OSError:
+        return None
+    if size > limit:
+        return {"ok": False, "error": f"the result record {path.name} ({size} bytes) is larger "
+                                      f"than the grader reads back ({limit} bytes); return "
+                                      "plain values"}
     return boundary.read_json(path.parent, path.name, limit)
 
 
 def _str_dict(value):
     if not isinstance(value, dict):
         return {}
-    return {str(k)[:200]: str(v)[:4000] for k, v in value.items()}
+    return {str(k)[:200]: str(v)[:4000] for k, v in list(value.items())[:MAX_NOTES]}
+
+
+def _nbytes(value):
+    """Bytes of the arrays and numbers in a (nested) value; placeholders'
+    arrays as the runner will see them."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, Pixels):
+        images = value.images
+        return len(images) * (int(np.prod(images.shape[1:])) + 1) * 8
+    if isinstance(value, StudentCall):
+        return sum(_nbytes(v) for v in (*value.args, *(value.kwargs or {}).values()))
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    return 8 if isinstance(value, (int, float, np.generic)) else 0
+
+
+def result_budget(run, task):
+    """What the parent reads back for the call ``task`` (of ``run.tasks``): a
+    multiple of the expected result's size (of its inputs' size for a
+    measured item, which has no reference), plus a floor."""
+    key = (task["item"], task["case"])
+    if key in run.expected:
+        size = _nbytes(run.expected[key])
+    else:
+        call = run.calls[key]
+        size = _nbytes(list(call.args)) + _nbytes(dict(call.kwargs))
+    return boundary.Budget(RESULT_FACTOR * size + RESULT_FLOOR, expected=size)
 
 
 def _normalize_origins(origins):
@@ -472,6 +519,8 @@ def _crash_reason(result, where):
     if getattr(result, "disk_exceeded", False):
         return (f"stopped: it wrote more files or bytes than the sandbox allows {where} "
                 "(your code should not write files)")
+    if getattr(result, "reason", ""):  # the parent stopped it, and says why
+        return f"stopped {where}: {result.reason}"
     if result.timed_out:
         return f"stopped: it did not finish within {result.seconds:.0f} s {where}"
     if result.signal:
@@ -481,27 +530,36 @@ def _crash_reason(result, where):
            "(sys.exit or os._exit in your code?)"
 
 
-def _outcome(record, workdir):
+def _outcome(record, workdir, budget=None):
+    """The :class:`CaseOutcome` of a result record; its arrays are read
+    within ``budget`` (a :class:`boundary.Budget`, see :func:`result_budget`):
+    an over-budget result is that call's failure, with the reason."""
     if not isinstance(record, dict):
         return CaseOutcome(ok=False, error="the runner wrote an unreadable result")
     if not record.get("ok"):
         return CaseOutcome(ok=False, error=str(record.get("error", "failed"))[:4000],
                            timeout=bool(record.get("timeout")))
+    budget = budget or boundary.Budget(MAX_RESULT_BYTES)
 
     def load(rel):  # strict: no links, no pickles, no archives, no lies in the header
-        return boundary.read_array(workdir, str(rel), MAX_RESULT_BYTES)
+        return boundary.read_array(workdir, str(rel), MAX_RESULT_BYTES, budget)
 
     try:
-        return CaseOutcome(ok=True, value=_decode(record.get("value"), load))
+        return CaseOutcome(ok=True, value=_decode(record.get("value"), load, budget=budget))
     except (ValueError, OSError, KeyError, TypeError, RecursionError) as exc:
         return CaseOutcome(ok=False, error=f"the result could not be read back ({exc})")
+    except MemoryError:
+        return CaseOutcome(ok=False, error="the result could not be read back (too large)")
 
 
-def _decode(tree, load, depth=0):
-    """Python value of a result tree (see :mod:`runner`); strict about types."""
+def _decode(tree, load, depth=0, budget=None):
+    """Python value of a result tree (see :mod:`runner`); strict about types.
+    Each node is charged to ``budget`` (if given) before it is decoded."""
     from .compare import Unsupported
     if depth > 20 or not isinstance(tree, dict):
         raise ValueError("malformed result")
+    if budget is not None:
+        budget.charge(NODE_BYTES, "the result's structure")
     t = tree.get("t")
     if t == "ndarray":
         array = load(tree["file"])
@@ -518,10 +576,11 @@ def _decode(tree, load, depth=0):
     if t == "none":
         return None
     if t in ("tuple", "list"):
-        items = [_decode(v, load, depth + 1) for v in tree["items"]]
+        items = [_decode(v, load, depth + 1, budget) for v in tree["items"]]
         return tuple(items) if t == "tuple" else items
     if t == "dict":
-        return {str(k): _decode(v, load, depth + 1) for k, v in tree["items"].items()}
+        return {str(k)[:200]: _decode(v, load, depth + 1, budget)
+                for k, v in tree["items"].items()}
     if t == "other":
         return Unsupported(str(tree.get("type", "?"))[:200])
     raise ValueError(f"unknown result type {t!r}")

@@ -6,13 +6,16 @@ for the command line of one sandboxed run. The sandbox (``bwrap``):
 - new PID, network, IPC and UTS namespaces (no network at all: not even
   ``127.0.0.1`` of the host), ``--die-with-parent``, ``--new-session``,
   a cleared environment;
-- a root file system built from scratch: read-only binds of ``/usr`` (and
-  the ``/bin``, ``/lib*`` links into it), the interpreter's installation
-  and the virtual environment's folder (never the course folder, which
-  holds ``solutions/``, ``grading/`` and the gradebook), a minimal ``/dev``
-  and a ``/proc`` of the sandbox's own processes, a size-limited ``/tmp``;
+- a root file system built from scratch: the interpreter, its standard
+  library, numpy and the shared libraries they load, nothing else
+  (:mod:`~course_lib.grading.view`: no other installed package, never the
+  course folder, which holds ``solutions/``, ``grading/`` and the
+  gradebook), a minimal ``/dev`` and a ``/proc`` of the sandbox's own
+  processes, a ``/tmp`` (the sandbox's scratch, or a size-limited tmpfs);
 - the work folder read-only (the student's cells, the hidden *inputs*, the
   runner), with only ``out/`` writable;
+- a system-call filter (:mod:`~course_lib.grading.seccomp`), and a new
+  session keyring for each sandbox (:func:`new_session_keyring`);
 - as root (the usual grading host, and this container), the student's
   process runs under ``setpriv`` as an unprivileged uid of its own, leased
   from a pool with a lock file per uid, so ``RLIMIT_NPROC`` counts only
@@ -25,11 +28,11 @@ grading (:func:`allow_unsandboxed`, the CLI's ``--no-sandbox-i-trust-these``
 or ``COURSE_GRADING_NO_SANDBOX=1``); then every summary says so.
 """
 import fcntl
+import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -77,40 +80,103 @@ def self_test():
         return _STATE["test"]
 
 
+_SELF_TEST = """
+import ctypes, json, os, socket, sys
+s = socket.socket()
+s.settimeout(2)
+try:
+    s.connect(('1.1.1.1', 53)); net = 'net'
+except OSError:
+    net = 'nonet'
+try:
+    import numpy
+    numpy_ok = float(numpy.linalg.inv(numpy.eye(2)).sum()) == 2.0
+except Exception as exc:
+    numpy_ok = repr(exc)
+blocked = None
+if KEYCTL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    blocked = libc.syscall(KEYCTL, 0, ctypes.c_long(-3), 0) == -1 and ctypes.get_errno() == 1
+print(json.dumps({"uid": os.getuid(), "net": net, "secret": os.path.exists(SECRET),
+                  "numpy": numpy_ok, "keyctl_blocked": blocked}))
+"""
+_KEYCTL = {"x86_64": 250, "aarch64": 219}
+
+
 def _run_self_test():
     if _bwrap() is None:
         return False, "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    from . import seccomp, view
+    try:
+        sandbox_view = view.current()
+    except view.ViewError as exc:
+        return False, str(exc)
     with tempfile.TemporaryDirectory(prefix="course-sbx-test-") as tmp:
         work = Path(tmp) / "work"
         (work / "out").mkdir(parents=True)
         secret = Path(tmp) / "outside.txt"  # next to the work folder, never bound
         secret.write_text("x")
+        machine = os.uname().machine
+        keyctl = _KEYCTL.get(machine, 0) if seccomp.supported(machine) else 0
+        code = (f"import sys\nsys.path += {sandbox_view.sites!r}\n"
+                + _SELF_TEST.replace("KEYCTL", str(keyctl)).replace("SECRET", repr(str(secret))))
         with UidLease() as uid:
-            code = ("import os, socket\ns = socket.socket()\ns.settimeout(2)\n"
-                    "try:\n    s.connect(('1.1.1.1', 53)); net = 'net'\n"
-                    "except OSError:\n    net = 'nonet'\n"
-                    "print(os.getuid(), net, os.path.exists(" + repr(str(secret)) + "))")
             inner = [sandbox_python(), "-I", "-S", "-c", code]
-            cmd = bwrap_command(inner, work, ["out"], 64 * 1024 ** 2, uid, {"PATH": "/usr/bin"})
+            filter_fd = seccomp_fd()
+            cmd = bwrap_command(inner, work, ["out"], 64 * 1024 ** 2, uid, {"PATH": "/usr/bin"},
+                                seccomp_fd=filter_fd)
             if uid is not None:
                 os.chown(work / "out", uid, uid)
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                                      stdin=subprocess.DEVNULL)
+                                      stdin=subprocess.DEVNULL,
+                                      pass_fds=() if filter_fd is None else (filter_fd,))
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return False, f"bwrap did not run: {exc}"
             finally:
+                if filter_fd is not None:
+                    os.close(filter_fd)
                 kill_uid(uid)
-    want = f"{uid if uid is not None else NOBODY} nonet"
-    if proc.returncode != 0 or proc.stdout.strip() != f"{want} False":
+    want_uid = uid if uid is not None else NOBODY
+    try:
+        found = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        found = None
+    want = {"uid": want_uid, "net": "nonet", "secret": False, "numpy": True,
+            "keyctl_blocked": True if keyctl else None}
+    if proc.returncode != 0 or found != want:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         cause = ""
         if proc.returncode == 127 or "failed to execute" in detail[0]:
-            cause = (f" (the sandbox could not start the interpreter {sandbox_python()}: "
-                     f"it binds only {', '.join(map(str, _interpreter_roots()))}; is the "
-                     "interpreter or its virtual environment outside them?)")
+            cause = (f" (the sandbox could not start the interpreter {sandbox_python()}; "
+                     "what it binds: " + "; ".join(sandbox_view.describe()[:6]) + " ...)")
+        elif found is not None and found.get("numpy") is not True:
+            cause = (f" (numpy does not work in the sandbox: {found.get('numpy')}; the sandbox "
+                     f"sees numpy only in {', '.join(sandbox_view.sites)})")
+        elif found is not None:
+            wrong = {k: v for k, v in found.items() if want.get(k) != v}
+            cause = f" (unexpected: {wrong})"
         return False, f"bwrap self-test failed (exit {proc.returncode}): {detail[0]}{cause}"
-    return True, f"bwrap works (student code runs as uid {want.split()[0]}, no network)"
+    return True, (f"bwrap works (student code runs as uid {want_uid}, no network, "
+                  f"sees only the interpreter, its standard library and numpy"
+                  + (", system-call filter" if keyctl else ", no system-call filter here")
+                  + ")")
+
+
+def seccomp_fd():
+    """A pipe's read end holding the sandbox's system-call filter (for
+    ``bwrap --seccomp``; the caller passes it on and closes it), or ``None``
+    on an architecture without a filter table."""
+    from . import seccomp
+    program = _STATE.setdefault("seccomp", seccomp.program())
+    if program is None:  # no table for this architecture: see clear_keyrings
+        return None
+    read, write = os.pipe()
+    try:
+        os.write(write, program)  # a few hundred bytes: fits the pipe's buffer
+    finally:
+        os.close(write)
+    return read
 
 
 def require():
@@ -128,6 +194,28 @@ def require():
             "(or set COURSE_GRADING_NO_SANDBOX=1).")
 
 
+def new_session_keyring():
+    """Give the calling thread a new, empty session keyring, which the
+    processes it starts next inherit (credentials are per thread): a
+    sandbox never shares one with the grader or another sandbox. The
+    system-call filter keeps student code from using keyrings at all; this
+    also holds where there is no filter. Returns whether it worked."""
+    number = _KEYCTL.get(os.uname().machine)
+    if number is None:
+        return False
+    import ctypes
+    libc = _STATE.get("libc") or _STATE.setdefault("libc", ctypes.CDLL(None, use_errno=True))
+    # keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring
+    return libc.syscall(number, 1, None) >= 0
+
+
+def uid_lock_folder():
+    """Where the uid locks live: one folder per host, whatever ``$TMPDIR``
+    each grader has (graders with different ones must still see each
+    other's leases)."""
+    return Path("/tmp") / "course-grading-uids"
+
+
 class UidLease:
     """An unprivileged uid for one run, exclusive across processes on this
     host (a lock file per uid); ``None`` when we are not root."""
@@ -138,7 +226,7 @@ class UidLease:
     def __enter__(self):
         if os.geteuid() != 0:
             return None
-        folder = Path(tempfile.gettempdir()) / "course-grading-uids"
+        folder = uid_lock_folder()
         folder.mkdir(mode=0o700, exist_ok=True)
         start = (os.getpid() * 7) % UID_COUNT
         for k in range(UID_COUNT):
@@ -157,8 +245,37 @@ class UidLease:
     def __exit__(self, *exc):
         if self._fd is not None:
             kill_uid(self.uid)
+            if seccomp_fd_missing():
+                clear_keyrings(self.uid)
             os.close(self._fd)
         return False
+
+
+def seccomp_fd_missing():
+    """True where the sandbox runs without a system-call filter (an
+    architecture without a table), so keyrings must be cleared by hand."""
+    from . import seccomp
+    return _STATE.setdefault("seccomp", seccomp.program()) is None
+
+
+def clear_keyrings(uid):
+    """Empty the user and user-session keyrings of ``uid`` (they outlive its
+    processes): run as that uid, ``keyctl(KEYCTL_CLEAR, ...)`` on both.
+    Only needed without the system-call filter, which refuses keyrings."""
+    number = _KEYCTL.get(os.uname().machine)
+    if number is None or uid is None:
+        return False
+    from . import view
+    code = ("import ctypes\nlibc = ctypes.CDLL(None)\n"
+            f"for ring in (-4, -5):\n    libc.syscall({number}, 7, ctypes.c_long(ring))\n")
+    setpriv = view.current().tools.get("setpriv", "/usr/bin/setpriv")
+    try:
+        subprocess.run([setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--",
+                        view.interpreter(), "-I", "-S", "-c", code], timeout=30,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return True
 
 
 def kill_uid(uid, sig=signal.SIGKILL):
@@ -195,65 +312,49 @@ def kill_uid(uid, sig=signal.SIGKILL):
 
 
 def sandbox_python():
-    """The path of this interpreter that also works inside the sandbox.
-
-    A virtual environment is found from the *unresolved* path of its
-    ``bin/python`` link (``pyvenv.cfg`` one folder up), so the link itself
-    must stay; but the folders above it may be symbolic links (a ``.venv``
-    that links to a shared environment), which do not exist in the sandbox.
-    So: the real path of ``bin/``, plus the link's own name.
-    """
-    exe = Path(sys.executable)
-    return str(exe.parent.resolve() / exe.name)
+    """The interpreter the sandbox runs: the real path of this one's
+    executable (see :func:`view.interpreter <course_lib.grading.view.interpreter>`).
+    A virtual environment's ``bin/python`` is a link to it, possibly through
+    linked folders (a ``.venv`` that links to a shared environment) that do
+    not exist in the sandbox; under ``-I -S`` the environment adds nothing,
+    and numpy is bound by its real path."""
+    from . import view
+    return view.interpreter()
 
 
-def _interpreter_roots():
-    """Folders holding this interpreter and its packages (read-only binds)."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-             Path(os.path.realpath(sys.executable)).parent.parent}
-    out = []
-    for root in sorted(roots, key=lambda p: len(p.parts)):
-        if str(root) in ("/", "/usr") or any(root.is_relative_to(o) for o in out):
-            continue
-        out.append(root)
-    return out
+def bwrap_command(inner, workdir, writable, tmp_bytes, uid, env, tmp_dir=None, seccomp_fd=None):
+    """The ``bwrap`` command line that runs ``inner`` in ``workdir``.
 
-
-def bwrap_command(inner, workdir, writable, tmp_bytes, uid, env):
-    """The ``bwrap`` command line that runs ``inner`` in ``workdir``."""
+    The root file system is :func:`view.current <course_lib.grading.view.current>`
+    (the interpreter, its standard library, numpy, the shared libraries
+    they load), the work folder read-only with its ``writable`` subfolders,
+    and ``/tmp``: ``tmp_dir`` (the sandbox's scratch, see
+    :mod:`~course_lib.grading.workspace`) or a tmpfs of ``tmp_bytes``.
+    ``seccomp_fd``: a file descriptor holding the system-call filter."""
+    from . import view
     workdir = Path(workdir).resolve()
     cmd = [_bwrap(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
     if uid is None:
         cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
-    # privileged bwrap creates missing parents of bind targets as 0700
-    # (owned by root): make them traversable for the sandbox's uid
-    targets = [*_interpreter_roots(), workdir]
-    parents = sorted({str(q) for t in targets for q in Path(t).parents if str(q) != "/"},
-                     key=lambda q: q.count("/"))
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(int(tmp_bytes)),
-            "--tmpfs", "/tmp"]
-    for parent in parents:
-        cmd += ["--perms", "0755", "--dir", parent]
-    cmd += ["--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/") / name
-        if path.is_symlink():
-            cmd += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-            "--ro-bind-try", "/etc/localtime", "/etc/localtime"]
-    for root in _interpreter_roots():
-        cmd += ["--ro-bind", str(root), str(root)]
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    # /tmp first: the work folder's parents (usually in /tmp) are made inside it
+    if tmp_dir is not None:
+        cmd += ["--bind", str(tmp_dir), "/tmp"]
+    else:
+        cmd += ["--perms", "1777", "--size", str(int(tmp_bytes)), "--tmpfs", "/tmp"]
+    cmd += view.current().bwrap_args(extra_dirs=[workdir / "x"])
     cmd += ["--ro-bind", str(workdir), str(workdir)]
     for sub in writable:
         cmd += ["--bind", str(workdir / sub), str(workdir / sub)]
     cmd += ["--chdir", str(workdir), "--remount-ro", "/"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     if uid is not None:
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
-                "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+                view.current().tools.get("setpriv", "/usr/bin/setpriv"), f"--reuid={uid}",
+                f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                "--no-new-privs"]
     return cmd + ["--"] + list(inner)

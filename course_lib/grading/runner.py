@@ -50,11 +50,15 @@ import traceback
 # Keep error texts and tracebacks short: they end up in the feedback.
 MAX_TEXT = 2000
 MAX_LIST = 100_000
+# a call's limit is in CPU seconds; this backstop (for code that sleeps or
+# waits) is in wall-clock seconds: WALL_FACTOR * limit + WALL_EXTRA
+WALL_FACTOR, WALL_EXTRA = 3, 10.0
 
 
 class TaskTimeout(BaseException):
-    """Raised (by SIGALRM) when one call takes longer than its time limit;
-    a BaseException, so the usual ``except Exception`` does not swallow it."""
+    """Raised (by SIGPROF or SIGALRM) when one call uses more CPU time than
+    its limit, or sleeps past the wall-clock backstop; a BaseException, so
+    the usual ``except Exception`` does not swallow it."""
 
 
 # ---- probes: functions the grader passes to a student's function -------
@@ -234,6 +238,12 @@ def run_cells(cells, prelude):
     return namespace, errors
 
 
+# what an ENOMEM or ENOSPC from a write means in the sandbox (its cgroup, its scratch)
+_LIMIT_NOTES = {12: " (the sandbox's memory limit: its processes, shared memory, memfd files "
+                    "and /tmp count together)",
+                28: " (the sandbox's scratch is full: out/ and /tmp share one small quota)"}
+
+
 def describe(exc):
     """``Type: message`` and the student's own frames of the traceback."""
     text = str(exc)
@@ -241,6 +251,8 @@ def describe(exc):
         lines = ["NotImplementedError (not written yet)"]
     else:
         lines = [f"{type(exc).__name__}: {text}"[:MAX_TEXT]]
+    if isinstance(exc, OSError) and exc.errno in _LIMIT_NOTES:
+        lines[0] += _LIMIT_NOTES[exc.errno]
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if f.filename.startswith("<cell ")]
     for frame in frames[-3:]:
@@ -262,7 +274,7 @@ def function_origin(namespace, name):
 # ---- main -------------------------------------------------------------
 
 def _alarm(signum, frame):
-    raise TaskTimeout()
+    raise TaskTimeout(signum)
 
 
 def main(job_path):
@@ -281,6 +293,7 @@ def main(job_path):
     _write_json("out/cells.json", {"errors": errors, "origins": origins})
 
     signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGPROF, _alarm)
     for task in job["tasks"][job.get("start", 0):]:
         tid = task["id"]
         with open(f"out/{tid}.started", "w"):
@@ -294,17 +307,27 @@ def main(job_path):
             return name
 
         start = time.perf_counter()
+        limit = float(task.get("time_limit", 30))
         try:
-            signal.setitimer(signal.ITIMER_REAL, float(task.get("time_limit", 30)))
+            # the limit counts this process's CPU time (a busy machine slows
+            # the call, not its CPU time); the backstop counts wall time
+            signal.setitimer(signal.ITIMER_PROF, limit)
+            signal.setitimer(signal.ITIMER_REAL, WALL_FACTOR * limit + WALL_EXTRA)
             try:
                 value = call_task(task, namespace, load_array)
             finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
                 signal.setitimer(signal.ITIMER_REAL, 0)
             record = {"ok": True, "value": encode(value, save_array),
                       "seconds": time.perf_counter() - start}
-        except TaskTimeout:
-            record = {"ok": False, "timeout": True,
-                      "error": f"took longer than the limit of {task.get('time_limit', 30)} s"}
+        except TaskTimeout as exc:
+            if exc.args and exc.args[0] == signal.SIGPROF:
+                error = f"used more than its limit of {limit:g} s of CPU time"
+            else:
+                error = (f"did not finish within {WALL_FACTOR * limit + WALL_EXTRA:g} s of "
+                         f"wall-clock time (its limit is {limit:g} s of CPU time: does it sleep "
+                         "or wait?)")
+            record = {"ok": False, "timeout": True, "error": error}
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
