@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -137,14 +138,20 @@ FILL = """
 def a(x):
     import os, time
     held = []
-    for i in range(64):  # up to 512 MB in unlinked, fallocated files, held open
-        try:
-            fd = os.open(f'out/fill{i}', os.O_CREAT | os.O_RDWR, 0o600)
-            os.unlink(f'out/fill{i}')
-            os.posix_fallocate(fd, 0, 8 * 2 ** 20)
+    for step in (8 * 2 ** 20, 2 ** 20, 2 ** 16):  # unlinked, fallocated files, held open,
+        while len(held) < 200:                    # until nothing more fits
+            name = f'out/fill{len(held)}'
+            try:
+                fd = os.open(name, os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError:
+                break
+            os.unlink(name)
+            try:
+                os.posix_fallocate(fd, 0, step)
+            except OSError:
+                os.close(fd)
+                break
             held.append(fd)
-        except OSError:
-            break
     time.sleep(4)  # hold the space while the others are graded
     return 2 * x
 
@@ -162,14 +169,19 @@ def b(x):
 """
 
 
+def _free(path):
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
 @as_root
 def test_unlinked_fallocate_fill_stays_in_the_sandbox_scratch(tmp_path, monkeypatch):
     """The work folders here live on a small file system of their own (256 MB,
     so this test cannot fill the machine's). One submission fallocates up to
     512 MB in files it unlinks but keeps open, in out/, while two others are
     graded beside and after it: does it fill only its own scratch (64 MB),
-    leaving the work folders' file system free, and do the others score as
-    when graded alone?"""
+    leaving the work folders' file system free all along, and do the others
+    score as when graded alone?"""
     fs = tmp_path / "fs"
     fs.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "course-test-fs", str(fs)],
@@ -180,11 +192,24 @@ def test_unlinked_fallocate_fill_stays_in_the_sandbox_scratch(tmp_path, monkeypa
         run = GradingRun(TOY, seed=2, limits=LIMITS)
         alone = _grade(run, SLOW_WRITER).scores()
         assert alone == {"toy.a": 1, "toy.b": 1}
-        verdicts = grade_batch(run, [[{"grade_id": "cell", "source": s}]
-                                     for s in (FILL, SLOW_WRITER, SLOW_WRITER)], workers=2)
+        lowest, done = [_free(fs)], threading.Event()
+
+        def watch():  # the work folders' free space while the batch runs
+            while not done.wait(0.05):
+                lowest[0] = min(lowest[0], _free(fs))
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            verdicts = grade_batch(run, [[{"grade_id": "cell", "source": s}]
+                                         for s in (FILL, SLOW_WRITER, SLOW_WRITER)], workers=2)
+        finally:
+            done.set()
+            watcher.join()
         assert verdicts[1].scores() == alone and verdicts[2].scores() == alone
         assert verdicts[0].scores()["toy.b"] == 1  # the filler's own run went on
-        assert os.statvfs(fs).f_bavail * os.statvfs(fs).f_frsize > 200 * 2 ** 20
+        assert lowest[0] > 160 * 2 ** 20  # at most its 64 MB scratch, never this file system
+        assert _free(fs) > 200 * 2 ** 20
     finally:
         workspace.release(fs)
         subprocess.run(["umount", "-l", str(fs)], check=False)
