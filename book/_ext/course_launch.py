@@ -1,0 +1,49 @@
+"""Sphinx extension: the Colab launch link opens the chapter's executed notebook.
+
+sphinx-book-theme builds its Colab link from the page's source in the
+repository (``.../blob/<branch>/book/01_knn.md``), which Colab cannot open: it
+reads only ``.ipynb`` files. The build writes every chapter's executed
+notebook, outputs included, to ``_build/html/_sources/<page>.ipynb`` (the
+page's ".ipynb" download). Where the built site is published (the branch
+``course_site_branch`` of the same repository, ``gh-pages`` by default, as
+GitHub Pages serves it), that notebook is ``<site branch>/_sources/<page>.ipynb``,
+and the link points there instead.
+
+The repository itself is named once, by ``repository.url`` in _config.yml,
+for the Binder, Colab, repository and issue links alike.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+COLAB_TEXT = "Colab"
+
+
+def colab_notebook_url(colab_url: str, org: str, repo: str, branch: str, pagename: str) -> str:
+    """Colab's address for ``_sources/<pagename>.ipynb`` on ``branch`` of github.com/org/repo."""
+    path = quote(f"_sources/{pagename}.ipynb")
+    return f"{colab_url.rstrip('/')}/github/{org}/{repo}/blob/{quote(branch, safe='')}/{path}"
+
+
+def point_colab_at_executed_notebook(app, pagename, templatename, context, doctree):
+    """Rewrite the theme's Colab button (added at priority 501) on notebook pages."""
+    if "ipynb_source" not in context or "github_user" not in context:
+        return
+    options = app.config.html_theme_options.get("launch_buttons", {})
+    colab_url = options.get("colab_url", "")
+    if not colab_url:
+        return
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("text") == COLAB_TEXT:
+                button["url"] = colab_notebook_url(
+                    colab_url, context["github_user"], context["github_repo"],
+                    app.config.course_site_branch, pagename)
+                button["tooltip"] = "Open the executed notebook in Colab"
+
+
+def setup(app):
+    app.add_config_value("course_site_branch", "gh-pages", "html", types=[str])
+    app.connect("html-page-context", point_colab_at_executed_notebook, priority=502)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
