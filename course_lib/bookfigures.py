@@ -52,7 +52,7 @@ _ENV_VAR = "COURSE_BOOK_BUILD"
 # before it: the next figure scales the chapter's value, not ours again.
 _written: dict[str, float] = {}
 _base: dict[str, object] = {}
-_state = {"retina": False, "text_draw_patched": False}
+_state = {"retina": False, "text_draw_patched": False, "print_patched": False}
 
 
 def _book_build() -> bool:
@@ -120,27 +120,37 @@ def _patch_text_draw() -> None:
     _state["text_draw_patched"] = True
 
 
-def _record_text_sizes(fig) -> None:
-    """Wrap this figure's print_figure so its PNG carries the drawn text sizes."""
-    canvas = fig.canvas
-    original = canvas.print_figure
+def _patch_print_figure() -> None:
+    """Make every PNG of a hooked figure carry the sizes of the text it drew.
 
-    def print_figure(*args, **kwargs):
+    Patched on the class, not on the figure's canvas: ``plt.close(fig)``
+    (which ``explore()`` calls before returning its figure) gives the figure
+    a new canvas.
+    """
+    if _state["print_patched"]:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    original = FigureCanvasBase.print_figure
+
+    def print_figure(self, *args, **kwargs):
+        fig = self.figure
+        fmt = str(kwargs.get("format") or "").lower()
+        if getattr(fig, "_course_width_in", None) is None or fmt != "png":
+            return original(self, *args, **kwargs)
         fig._course_text_px = []
         # A PNG's metadata is written after the figure is drawn into it, so
         # filling this same dict from the draw_event reaches the file.
         metadata = dict(kwargs.pop("metadata", None) or {})
         cid = fig.canvas.mpl_connect("draw_event", lambda _e: metadata.update(_summary(fig)))
         try:
-            fmt = kwargs.get("format") or ""
-            if str(fmt).lower() == "png":
-                kwargs["metadata"] = metadata
-            return original(*args, **kwargs)
+            return original(self, *args, metadata=metadata, **kwargs)
         finally:
             fig.canvas.mpl_disconnect(cid)
             fig._course_text_px = None
 
-    canvas.print_figure = print_figure
+    FigureCanvasBase.print_figure = print_figure
+    _state["print_patched"] = True
 
 
 def _summary(fig) -> dict[str, str]:
@@ -168,4 +178,4 @@ def prepare(fig) -> None:
     _scale_rc_fonts(scale)
     _use_retina()
     _patch_text_draw()
-    _record_text_sizes(fig)
+    _patch_print_figure()

@@ -109,3 +109,13 @@ def test_hidden_and_empty_text_is_not_counted(book_build):
     info, _ = png_text(fig)
     assert info["course:text-count"] == "0"
     assert "course:text-min-px" not in info
+
+
+def test_a_closed_figure_still_records_its_text(book_build):
+    """Does a figure closed before it is shown (as explore() returns it) keep the record?"""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.set_title("closed")
+    plt.close(fig)
+    info, _ = png_text(fig)
+    assert float(info["course:text-count"]) > 0
+    assert "course:text-min-px" in info
