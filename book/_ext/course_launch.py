@@ -11,10 +11,16 @@ and the link points there instead.
 
 The repository itself is named once, by ``repository.url`` in _config.yml,
 for the Binder, Colab, repository and issue links alike.
+
+It also puts back the outputs that myst-nb leaves out of that notebook when
+the chapter's execution came from the cache (see restore_cached_outputs).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from urllib.parse import quote
 
 COLAB_TEXT = "Colab"
@@ -43,7 +49,49 @@ def point_colab_at_executed_notebook(app, pagename, templatename, context, doctr
                 button["tooltip"] = "Open the executed notebook in Colab"
 
 
+def restore_cached_outputs(app, pagename, templatename, context, doctree):
+    """Give ``_sources/<page>.ipynb`` the outputs of the chapter's cached run.
+
+    myst-nb 1.4 writes a chapter whose execution came from the cache without
+    its outputs (it saves the notebook it read, not the one merged with the
+    cache), so after any incremental build the ".ipynb" download and the
+    Colab link would open a notebook with no outputs. The theme copies that
+    file into _sources at priority 501; this puts the cached outputs back.
+    """
+    if "ipynb_source" not in context:
+        return
+    path = Path(app.outdir, "_sources", f"{pagename}.ipynb")
+    if not path.is_file():
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code or any(c.get("outputs") for c in code):
+        return
+    cache_dir = getattr(app.config, "nb_execution_cache_path", "") or \
+        Path(app.outdir).parent / ".jupyter_cache"
+    if not Path(cache_dir).is_dir():
+        return
+    try:
+        _, merged = get_cache(cache_dir).merge_match_into_notebook(nb)
+    except KeyError:            # not in the cache: the page was not executed
+        return
+    # Written next to the target and renamed, so an interrupted build never
+    # leaves half a notebook where the download link points.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".ipynb.part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            nbformat.write(merged, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def setup(app):
     app.add_config_value("course_site_branch", "gh-pages", "html", types=[str])
     app.connect("html-page-context", point_colab_at_executed_notebook, priority=502)
+    app.connect("html-page-context", restore_cached_outputs, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
