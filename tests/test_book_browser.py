@@ -423,3 +423,377 @@ def test_chinese_text_renders_with_a_chinese_font(visit):
     v.page.locator("article.bd-article section p").first.screenshot(path=str(SHOTS / "zh-font.png"))
     assert han > 20, f"the first paragraph of zh/intro.html has only {han} Chinese characters"
     assert cjk >= han, f"{han} Chinese characters, {cjk} glyphs from a CJK font: {fonts}"
+    cells = {c.translate(curly) for c in cells}
+    missing = [e["en"] for e in entries if e["en"] not in cells or e["zh"] not in cells]
+    assert missing == [], f"glossary rows missing for: {missing}"
+
+
+# ---------------------------------------------------------------------------
+# The book on a screen (issue 19): no sideways scrolling at 1280 px and on a
+# 390-px phone, figure text a reader can read, launch links that work.
+# ---------------------------------------------------------------------------
+SCREEN_SIZES = {"1280px": {"width": 1280, "height": 900},
+                "390px": {"width": 390, "height": 844}}
+CONTENT_PAGES = [p for p in PAGES if p not in SPECIAL_PAGES]
+SCREEN_REPORTS = BUILD.parent / "screen"
+
+
+def open_at(browser, url, size):
+    """The page at a window of ``size`` (a phone context below 600 px), everything expanded."""
+    phone = size["width"] < 600
+    context = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone)
+    context.route("**/*", lambda route: route.continue_()
+                  if urllib.parse.urlsplit(route.request.url).hostname in LOCAL_HOSTS
+                  or urllib.parse.urlsplit(route.request.url).scheme in ("data", "blob", "about")
+                  else route.abort())
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url, wait_until="load")
+    page.evaluate(WAIT_FOR_MATHJAX)
+    page.evaluate(WAIT_FOR_IMAGES)
+    page.evaluate(EXPAND_ALL)
+    return context, page
+
+
+# Opens every dropdown (the exercise solutions), so their code is measured too.
+EXPAND_ALL = """async () => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    document.querySelectorAll('button.toggle-button[aria-expanded="false"]').forEach(b => b.click());
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
+# What sticks out of the text column. An element counts when its box reaches
+# past the column's content box and no ancestor inside the column clips or
+# scrolls it (a code block that scrolls inside its own box is measured as
+# that box); only the outermost such element is named.
+OVERFLOW_REPORT = r"""() => {
+    const article = document.querySelector('article.bd-article') || document.querySelector('main');
+    const box = article.getBoundingClientRect(), st = getComputedStyle(article);
+    const left = box.left + parseFloat(st.paddingLeft), right = box.right - parseFloat(st.paddingRight);
+    const name = el => {
+        let s = el.tagName.toLowerCase() + [...el.classList].slice(0, 3).map(c => '.' + c).join('');
+        const section = el.closest('section[id]');
+        const text = (el.textContent || '').trim().replace(/\s+/g, ' ').slice(0, 48);
+        return s + (section ? ' in #' + section.id : '') + (text ? ` "${text}"` : '');
+    };
+    const outside = r => r.right > right + 1 || r.left < left - 1;
+    const clipper = el => {
+        for (let a = el.parentElement; a && a !== article; a = a.parentElement)
+            if (getComputedStyle(a).overflowX !== 'visible') return a;
+        return null;
+    };
+    const wide = [];
+    for (const el of article.querySelectorAll('*')) {
+        // MathJax's copy of each formula for screen readers is clipped to 1 px.
+        if (el.closest('mjx-assistive-mml')) continue;
+        const r = el.getBoundingClientRect();
+        if (r.width < 1 || r.height < 1 || !outside(r)) continue;
+        const c = clipper(el);
+        if (c && !outside(c.getBoundingClientRect())) continue;
+        if (wide.some(w => w.node.contains(el))) continue;
+        wide.push({node: el, element: name(el), width: Math.round(r.width),
+                   past: Math.round(Math.max(r.right - right, left - r.left))});
+    }
+    const scrolling = sel => [...article.querySelectorAll(sel)]
+        .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
+        .map(e => ({element: name(e), width: e.scrollWidth, box: e.clientWidth}));
+    const root = document.documentElement;
+    return {viewport: root.clientWidth, column: Math.round(right - left),
+            page_scroll: Math.max(root.scrollWidth, document.body.scrollWidth) - root.clientWidth,
+            wide: wide.map(({node, ...w}) => w),
+            outputs: scrolling('div.cell_output pre'),
+            code: scrolling('div.highlight pre'),
+            math: scrolling('mjx-container[display="true"], div.math')};
+}"""
+
+
+def measure_overflow(browser, server, page, size):
+    import json
+
+    context, tab = open_at(browser, f"{server}/{page}", SCREEN_SIZES[size])
+    try:
+        report = tab.evaluate(OVERFLOW_REPORT)
+    finally:
+        context.close()
+    SCREEN_REPORTS.mkdir(parents=True, exist_ok=True)
+    name = page.removesuffix(".html").replace("/", "_")
+    (SCREEN_REPORTS / f"overflow-{name}-{size}.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+@pytest.mark.parametrize("size", SCREEN_SIZES)
+@pytest.mark.parametrize("page", CONTENT_PAGES or [None], ids=CONTENT_PAGES or ["no-build"])
+def test_no_sideways_scrolling(browser, server, page, size):
+    """At 1280 px and at a 390-px phone width, with every solution opened: does
+    nothing stick out of the text column, does the page not scroll sideways,
+    and does every printed output wrap instead of scrolling in its box?
+    (Code and long display equations may scroll inside their own box.)"""
+    if page is None:
+        pytest.skip(f"no built book in {BUILD}: run `make book` first")
+    r = measure_overflow(browser, server, page, size)
+    where = f"{page} at {size} (text column {r['column']} px)"
+    assert r["wide"] == [], f"{where}: wider than the column: " + "; ".join(
+        f"{w['element']} is {w['width']} px, {w['past']} px past the column" for w in r["wide"][:8])
+    assert r["page_scroll"] <= 0, f"{where}: the page scrolls sideways by {r['page_scroll']} px"
+    assert r["outputs"] == [], f"{where}: printed outputs that scroll instead of wrapping: " + "; ".join(
+        f"{o['element']} is {o['width']} px in a {o['box']}-px box" for o in r["outputs"][:8])
+
+
+# Every figure in a cell output: where its file is, how wide it is drawn.
+FIGURE_BOXES = r"""() => [...document.querySelectorAll('div.cell_output img')].map(img => ({
+    src: new URL(img.getAttribute('src'), document.baseURI).pathname,
+    section: img.closest('section[id]')?.id || '',
+    natural: img.naturalWidth, shown: img.getBoundingClientRect().width}))"""
+
+#: The figures' text, in CSS px as displayed in the 688-px column at 1280 px.
+#: Issue 19 asks for READABLE_TEXT_PX (the theme's small text) in every
+#: figure. Built with course_lib.bookfigures, 41 of the 109 figures still have
+#: a median text below it (text sized explicitly in the chapters, wide
+#: strips): the test fails when more figures fall below it (lower the count
+#: as chapters are fixed) or when any figure's median text is under
+#: FIGURE_TEXT_FLOOR_PX (the worst today is 3.0 px).
+READABLE_TEXT_PX = 11.0
+MAX_FIGURES_BELOW_READABLE = 41
+FIGURE_TEXT_FLOOR_PX = 2.5
+#: A 10-pt label in a figure saved at 100 dpi, for PNGs without a text record.
+DEFAULT_TEXT_PX = 10 / 72 * 100
+
+
+def figure_text(png_path):
+    """(smallest, median) text height in the PNG's own pixels, PNG width, measured?
+
+    course_lib.bookfigures records the sizes in the PNG's text chunks while the
+    book is built; a PNG without them is estimated as 10-pt text at 100 dpi.
+    """
+    from PIL import Image
+
+    with Image.open(png_path) as im:
+        info, width = dict(getattr(im, "text", {}) or {}), im.size[0]
+    if "course:text-min-px" in info:
+        return (float(info["course:text-min-px"]), float(info["course:text-median-px"]),
+                width, True)
+    if info.get("course:text-count") == "0":
+        return None, None, width, True
+    return DEFAULT_TEXT_PX, DEFAULT_TEXT_PX, width, False
+
+
+def measure_figures(browser, server, size):
+    """One row per figure of every page: displayed width and text size at ``size``."""
+    rows = []
+    for page in CONTENT_PAGES:
+        context, tab = open_at(browser, f"{server}/{page}", SCREEN_SIZES[size])
+        try:
+            boxes = tab.evaluate(FIGURE_BOXES)
+        finally:
+            context.close()
+        for i, box in enumerate(boxes, 1):
+            path = BUILD / urllib.parse.unquote(box["src"]).lstrip("/")
+            if path.suffix.lower() != ".png" or not path.is_file() or box["shown"] < 1:
+                continue
+            low, mid, png_width, measured = figure_text(path)
+            if low is None:
+                continue
+            scale = box["shown"] / png_width
+            rows.append({"page": page, "figure": i, "section": box["section"],
+                         "file": path.name, "png_px": png_width, "natural_css_px": box["natural"],
+                         "shown_px": round(box["shown"]), "measured": measured,
+                         "min_text_px": round(low * scale, 1), "median_text_px": round(mid * scale, 1)})
+    return rows
+
+
+def write_figure_report(rows, size):
+    import json
+
+    SCREEN_REPORTS.mkdir(parents=True, exist_ok=True)
+    (SCREEN_REPORTS / f"figures-{size}.json").write_text(json.dumps(rows, indent=1))
+    worst = sorted(rows, key=lambda r: r["median_text_px"])[:20]
+    lines = [describe_figure(r) for r in worst]
+    (SCREEN_REPORTS / f"figures-{size}-worst.txt").write_text("\n".join(lines) + "\n")
+
+
+def describe_figure(r):
+    return (f"{r['page']} figure {r['figure']} (#{r['section']}): median text "
+            f"{r['median_text_px']} px, smallest {r['min_text_px']} px, shown "
+            f"{r['shown_px']} px of {r['natural_css_px']}" + ("" if r["measured"] else " (estimated)"))
+
+
+def test_figure_text_is_readable(browser, server):
+    """Is the text of the figures, as drawn in the 688-px column at 1280 px,
+    no smaller than it is today: at most MAX_FIGURES_BELOW_READABLE figures
+    with a median text under READABLE_TEXT_PX, none under FIGURE_TEXT_FLOOR_PX?
+    The worst figures at 1280 px and 390 px go to _build/screen/figures-*-worst.txt."""
+    if not CONTENT_PAGES:
+        pytest.skip(f"no built book in {BUILD}: run `make book` first")
+    rows = measure_figures(browser, server, "1280px")
+    assert rows, "no figures found in cell outputs"
+    write_figure_report(rows, "1280px")
+    write_figure_report(measure_figures(browser, server, "390px"), "390px")
+    unmeasured = [f"{r['page']} figure {r['figure']}" for r in rows if not r["measured"]]
+    assert unmeasured == [], ("figures without a text record (built without "
+                              f"course_lib.bookfigures, see book/matplotlibrc): {unmeasured[:5]}")
+    by_size = sorted(rows, key=lambda r: r["median_text_px"])
+    tiny = [r for r in by_size if r["median_text_px"] < FIGURE_TEXT_FLOOR_PX]
+    assert tiny == [], "figure text under the floor at 1280 px:\n" + "\n".join(map(describe_figure, tiny))
+    small = [r for r in by_size if r["median_text_px"] < READABLE_TEXT_PX]
+    assert len(small) <= MAX_FIGURES_BELOW_READABLE, (
+        f"{len(small)} figures have text under {READABLE_TEXT_PX} px at 1280 px "
+        f"(at most {MAX_FIGURES_BELOW_READABLE} allowed):\n" + "\n".join(map(describe_figure, small)))
+
+
+# ---------------------------------------------------------------------------
+# Launch links: Binder, Colab and the repository, all from repository.url
+# ---------------------------------------------------------------------------
+def book_config():
+    yaml = pytest.importorskip("yaml")
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def launch_links(page):
+    """{button text: href} of the page's launch and repository buttons."""
+    bs4 = pytest.importorskip("bs4")
+    soup = bs4.BeautifulSoup((BUILD / page).read_text(encoding="utf-8"), "html.parser")
+    links = {}
+    for a in soup.select(".article-header-buttons a[href]"):
+        label = a.select_one(".btn__text-container")
+        if label is not None:
+            links.setdefault(label.get_text(strip=True), a["href"])
+    return links
+
+
+def test_launch_links_point_to_the_configured_repository():
+    """On every built chapter with code: do the Binder, Colab, repository and
+    issue links name the repository of _config.yml's repository.url (its one
+    setting), the configured branches and files that exist (the chapter's
+    source for Binder, its executed notebook for Colab)?"""
+    config = book_config()
+    repo_url = config["repository"]["url"].rstrip("/")
+    parts = urllib.parse.urlsplit(repo_url)
+    assert parts.scheme == "https" and parts.netloc == "github.com", (
+        f"repository.url must be https://github.com/<owner>/<name>: {repo_url}")
+    owner, name = parts.path.strip("/").split("/")
+    branch = config["repository"].get("branch", "main")
+    site_branch = config["sphinx"]["config"]["course_site_branch"]
+    binder = config["launch_buttons"]["binderhub_url"].rstrip("/")
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    chapters = [f"{f}.html" for f in toc_files() if f"{f}.html" in PAGES
+                and (ROOT / f"{f}.md").read_text(encoding="utf-8").count("```{code-cell}")]
+    if not chapters:
+        pytest.skip(f"no built book in {BUILD}: run `make book` first")
+    for page in chapters:
+        doc = page.removesuffix(".html")
+        links = launch_links(page)
+        assert links.get("Repository") == repo_url, f"{page}: {links}"
+        assert links.get("Open issue", "").startswith(f"{repo_url}/issues/new?"), f"{page}: {links}"
+        assert links.get("Binder") == (f"{binder}/v2/gh/{owner}/{name}/{branch}"
+                                       f"?urlpath=lab/tree/{doc}.md"), f"{page}: {links}"
+        assert (ROOT / f"{doc}.md").is_file()
+        assert links.get("Colab") == (f"{colab}/github/{owner}/{name}/blob/{site_branch}"
+                                      f"/_sources/{doc}.ipynb"), f"{page}: {links}"
+        nbformat = pytest.importorskip("nbformat")
+        executed = nbformat.read(BUILD / "_sources" / f"{doc}.ipynb", as_version=4)
+        outputs = sum(len(c.get("outputs", [])) for c in executed.cells if c.cell_type == "code")
+        assert outputs > 0, f"{doc}.ipynb, which the Colab link opens, has no outputs"
+        for url in links.values():
+            u = urllib.parse.urlsplit(url)
+            if u.scheme:
+                assert u.scheme == "https" and u.netloc and " " not in url, f"{page}: {url}"
+
+
+def test_binder_environment_has_jupytext():
+    """Does the environment Binder builds pin jupytext and JupyterLab (through
+    binder/requirements.txt), run a Python every pinned package supports, and
+    make jupytext's notebook JupyterLab's default viewer for Markdown?"""
+    import json
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    def pins(path):
+        found = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("-r"):
+                found.update(pins((path.parent / line[2:].strip()).resolve()))
+            elif line:
+                req = Requirement(line)
+                found[req.name.lower()] = str(req.specifier)
+        return found
+
+    binder = pins(ROOT / "binder" / "requirements.txt")
+    for name in ("jupytext", "jupyterlab", "numpy", "matplotlib"):
+        assert binder.get(name, "").startswith("=="), f"binder/requirements.txt must pin {name}"
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert runtime.startswith("python-"), runtime
+    python = Version(runtime.removeprefix("python-"))
+    if len(python.release) == 2:
+        # "python-3.11": repo2docker installs the newest 3.11.x release.
+        python = Version(f"{python}.99")
+    too_new = []
+    for name in binder:
+        try:
+            needs = metadata(name).get("Requires-Python")
+        except PackageNotFoundError:
+            continue
+        if needs and not SpecifierSet(needs).contains(python):
+            too_new.append(f"{name} needs Python {needs}")
+    assert too_new == [], f"binder/runtime.txt asks for {runtime}: {too_new}"
+    overrides = json.loads((ROOT / "binder" / "jupyterlab-overrides.json").read_text())
+    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers.get("markdown") == "Jupytext Notebook"
+    assert "jupyterlab-overrides.json" in (ROOT / "binder" / "postBuild").read_text()
+
+
+def test_binder_settings_open_a_chapter_as_a_notebook(browser, tmp_path):
+    """With binder/jupyterlab-overrides.json as JupyterLab's settings (as
+    postBuild installs it), does the Binder link's path lab/tree/book/<chapter>.md
+    open a notebook (not a text editor)? Runs this environment's JupyterLab."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    shutil.copy(ROOT / "binder" / "jupyterlab-overrides.json", settings / "overrides.json")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chapter = next(f for f in toc_files() if "```{code-cell}" in (ROOT / f"{f}.md").read_text())
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+         f"--ServerApp.root_dir={ROOT}", f"--LabApp.app_settings_dir={settings}",
+         f"--LabApp.user_settings_dir={tmp_path / 'user'}",
+         f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        for _ in range(120):
+            try:
+                direct.open(f"{base}/api/status", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start within 60 s")
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/lab/tree/{chapter}.md", wait_until="load")
+            page.wait_for_selector(".jp-MainAreaWidget .jp-Notebook .jp-Cell", timeout=90_000)
+            assert page.locator(".jp-MainAreaWidget .jp-FileEditor").count() == 0
+        finally:
+            context.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
