@@ -698,6 +698,15 @@ def test_launch_links_point_to_the_configured_repository():
             u = urllib.parse.urlsplit(url)
             if u.scheme:
                 assert u.scheme == "https" and u.netloc and " " not in url, f"{page}: {url}"
+    # The Chinese edition's pages sit under zh/ in the published site.
+    for doc in [f for f in toc_files("_toc.zh.yml") if (ROOT / "book" / "zh" / f"{f}.md").is_file()
+                and "```{code-cell}" in (ROOT / "book" / "zh" / f"{f}.md").read_text(encoding="utf-8")
+                and f"zh/{f}.html" in PAGES]:
+        links = launch_links(f"zh/{doc}.html")
+        assert links.get("Colab") == (f"{colab}/github/{owner}/{name}/blob/{site_branch}"
+                                      f"/zh/_sources/{doc}.ipynb"), f"zh/{doc}.html: {links}"
+        assert (BUILD / "zh" / "_sources" / f"{doc}.ipynb").is_file(), f"zh/{doc}: no executed notebook"
+        assert links.get("Binder", "").endswith(f"?urlpath=lab/tree/book/zh/{doc}.md"), links
 
 
 def test_binder_environment_has_jupytext():

@@ -26,9 +26,15 @@ from urllib.parse import quote
 COLAB_TEXT = "Colab"
 
 
-def colab_notebook_url(colab_url: str, org: str, repo: str, branch: str, pagename: str) -> str:
-    """Colab's address for ``_sources/<pagename>.ipynb`` on ``branch`` of github.com/org/repo."""
-    path = quote(f"_sources/{pagename}.ipynb")
+def colab_notebook_url(colab_url: str, org: str, repo: str, branch: str, pagename: str,
+                       site_path: str = "") -> str:
+    """Colab's address for ``<site_path>_sources/<pagename>.ipynb`` on ``branch`` of github.com/org/repo.
+
+    ``site_path`` is where this Sphinx project's pages sit in the published
+    site ("" for the English edition, "zh/" for the Chinese one).
+    """
+    prefix = site_path.strip("/") + "/" if site_path.strip("/") else ""
+    path = quote(f"{prefix}_sources/{pagename}.ipynb")
     return f"{colab_url.rstrip('/')}/github/{org}/{repo}/blob/{quote(branch, safe='')}/{path}"
 
 
@@ -45,7 +51,7 @@ def point_colab_at_executed_notebook(app, pagename, templatename, context, doctr
             if button.get("text") == COLAB_TEXT:
                 button["url"] = colab_notebook_url(
                     colab_url, context["github_user"], context["github_repo"],
-                    app.config.course_site_branch, pagename)
+                    app.config.course_site_branch, pagename, app.config.course_site_path)
                 button["tooltip"] = "Open the executed notebook in Colab"
 
 
@@ -92,6 +98,7 @@ def restore_cached_outputs(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.add_config_value("course_site_branch", "gh-pages", "html", types=[str])
+    app.add_config_value("course_site_path", "", "html", types=[str])
     app.connect("html-page-context", point_colab_at_executed_notebook, priority=502)
     app.connect("html-page-context", restore_cached_outputs, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
