@@ -423,9 +423,6 @@ def test_chinese_text_renders_with_a_chinese_font(visit):
     v.page.locator("article.bd-article section p").first.screenshot(path=str(SHOTS / "zh-font.png"))
     assert han > 20, f"the first paragraph of zh/intro.html has only {han} Chinese characters"
     assert cjk >= han, f"{han} Chinese characters, {cjk} glyphs from a CJK font: {fonts}"
-    cells = {c.translate(curly) for c in cells}
-    missing = [e["en"] for e in entries if e["en"] not in cells or e["zh"] not in cells]
-    assert missing == [], f"glossary rows missing for: {missing}"
 
 
 # ---------------------------------------------------------------------------
@@ -625,7 +622,12 @@ def test_figure_text_is_readable(browser, server):
     The worst figures at 1280 px and 390 px go to _build/screen/figures-*-worst.txt."""
     if not CONTENT_PAGES:
         pytest.skip(f"no built book in {BUILD}: run `make book` first")
-    rows = measure_figures(browser, server, "1280px")
+    # Both editions show the same PNGs (the same file, named by its hash):
+    # each figure is counted once, on the first page that shows it.
+    first = {}
+    for r in measure_figures(browser, server, "1280px"):
+        first.setdefault(r["file"], r)
+    rows = list(first.values())
     assert rows, "no figures found in cell outputs"
     write_figure_report(rows, "1280px")
     write_figure_report(measure_figures(browser, server, "390px"), "390px")
