@@ -1,0 +1,172 @@
+# Style: CS231n 2017 linear_classifier.py habits: loss_history is a Python list
+# (append), W += -learning_rate * grad; in the network dhidden[hidden <= 0] = 0;
+# np.sqrt(np.abs(...)) as the author's way of keeping the square root defined.
+# Deliberate deviations: none that should cost points (np.abs turns rounding
+# negatives into tiny positives, a list of losses is accepted as an array).
+# Hyperparameters: lr 5e-7, reg 5e4, 1500 iterations, batch 200 (CS231n's grid).
+# Bugs: none
+
+# %% compute_distances_two_loops
+def compute_distances_two_loops(X, X_train):
+    num_test = X.shape[0]
+    num_train = X_train.shape[0]
+    dists = np.zeros((num_test, num_train))
+    for i in range(num_test):
+        for j in range(num_train):
+            dists[i, j] = np.sqrt(np.sum((X[i] - X_train[j]) ** 2))
+    return dists
+
+# %% compute_distances_one_loop
+def compute_distances_one_loop(X, X_train):
+    num_test = X.shape[0]
+    dists = np.zeros((num_test, X_train.shape[0]))
+    for i in range(num_test):
+        dists[i, :] = np.sqrt(np.sum((X_train - X[i]) ** 2, axis=1))
+    return dists
+
+# %% compute_distances_no_loops
+def compute_distances_no_loops(X, X_train):
+    ab = X.dot(X_train.T)
+    a2 = np.sum(X ** 2, axis=1, keepdims=True)
+    b2 = np.sum(X_train ** 2, axis=1)
+    return np.sqrt(np.abs(a2 + b2 - 2 * ab))
+
+# %% predict_labels
+def predict_labels(dists, y_train, k=1):
+    num_test = dists.shape[0]
+    y_pred = np.zeros(num_test, dtype=np.int64)
+    for i in range(num_test):
+        closest_y = y_train[np.argsort(dists[i])[:k]]
+        y_pred[i] = np.bincount(closest_y).argmax()
+    return y_pred
+
+# %% cross_validate_k
+def cross_validate_k(X, y, k_choices, num_folds=5):
+    accuracies = np.zeros((len(k_choices), num_folds))
+    X_train_folds = np.array_split(X, num_folds)
+    y_train_folds = np.array_split(y, num_folds)
+    for ki, k in enumerate(k_choices):
+        for i in range(num_folds):
+            X_val = X_train_folds[i]
+            y_val = y_train_folds[i]
+            X_tr = np.concatenate([X_train_folds[j] for j in range(num_folds) if j != i])
+            y_tr = np.concatenate([y_train_folds[j] for j in range(num_folds) if j != i])
+            dists = compute_distances_no_loops(X_val, X_tr)
+            accuracies[ki, i] = np.mean(predict_labels(dists, y_tr, k) == y_val)
+    return accuracies
+
+# %% svm_loss_naive
+def svm_loss_naive(W, X, y, reg):
+    dW = np.zeros(W.shape)
+    num_classes = W.shape[1]
+    num_train = X.shape[0]
+    loss = 0.0
+    for i in range(num_train):
+        scores = X[i].dot(W)
+        correct_class_score = scores[y[i]]
+        for j in range(num_classes):
+            if j == y[i]:
+                continue
+            margin = scores[j] - correct_class_score + 1
+            if margin > 0:
+                loss += margin
+                dW[:, j] += X[i]
+                dW[:, y[i]] -= X[i]
+    loss /= num_train
+    loss += reg * np.sum(W * W)
+    dW /= num_train
+    dW += 2 * reg * W
+    return loss, dW
+
+# %% svm_loss_vectorized
+def svm_loss_vectorized(W, X, y, reg):
+    num_train = X.shape[0]
+    scores = X.dot(W)
+    correct = scores[np.arange(num_train), y].reshape(-1, 1)
+    margins = np.maximum(0, scores - correct + 1)
+    margins[np.arange(num_train), y] = 0
+    loss = np.sum(margins) / num_train + reg * np.sum(W * W)
+    dscores = (margins > 0) * 1
+    dscores[np.arange(num_train), y] = -np.sum(dscores, axis=1)
+    dW = X.T.dot(dscores) / num_train + 2 * reg * W
+    return loss, dW
+
+# %% softmax_loss_naive
+def softmax_loss_naive(W, X, y, reg):
+    loss = 0.0
+    dW = np.zeros_like(W)
+    num_train = X.shape[0]
+    num_classes = W.shape[1]
+    for i in range(num_train):
+        scores = X[i].dot(W)
+        scores -= np.max(scores)
+        prob = np.exp(scores) / np.sum(np.exp(scores))
+        loss -= np.log(prob[y[i]])
+        for j in range(num_classes):
+            if j == y[i]:
+                dW[:, j] += (prob[j] - 1) * X[i]
+            else:
+                dW[:, j] += prob[j] * X[i]
+    loss /= num_train
+    loss += reg * np.sum(W * W)
+    dW /= num_train
+    dW += 2 * reg * W
+    return loss, dW
+
+# %% softmax_loss_vectorized
+def softmax_loss_vectorized(W, X, y, reg):
+    num_train = X.shape[0]
+    scores = X.dot(W)
+    scores -= np.max(scores, axis=1, keepdims=True)
+    prob = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+    loss = -np.sum(np.log(prob[np.arange(num_train), y])) / num_train
+    loss += reg * np.sum(W * W)
+    prob[np.arange(num_train), y] -= 1
+    dW = X.T.dot(prob) / num_train + 2 * reg * W
+    return loss, dW
+
+# %% train_linear_classifier
+def train_linear_classifier(loss_fn, X, y, lr=1e-7, reg=2.5e4, num_iters=1500,
+                            batch_size=200, seed=0):
+    rng = np.random.default_rng(seed)
+    num_train, dim = X.shape
+    num_classes = int(np.max(y)) + 1
+    W = 0.001 * rng.standard_normal((dim, num_classes))
+    loss_history = []
+    for it in range(num_iters):
+        batch_indices = rng.choice(num_train, batch_size)
+        X_batch = X[batch_indices]
+        y_batch = y[batch_indices]
+        loss, grad = loss_fn(W, X_batch, y_batch, reg)
+        loss_history.append(loss)
+        W += -lr * grad
+    return W, loss_history
+
+# %% softmax_hyperparameters
+def softmax_hyperparameters():
+    return {"lr": 5e-7, "reg": 5e4, "num_iters": 1500, "batch_size": 200}
+
+# %% two_layer_loss
+def two_layer_loss(params, X, y=None, reg=0.0):
+    W1, b1 = params["W1"], params["b1"]
+    W2, b2 = params["W2"], params["b2"]
+    N, D = X.shape
+    hidden = np.maximum(0, X.dot(W1) + b1)
+    scores = hidden.dot(W2) + b2
+    if y is None:
+        return scores
+    scores = scores - np.max(scores, axis=1, keepdims=True)
+    probs = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+    loss = -np.sum(np.log(probs[np.arange(N), y])) / N
+    loss += reg * np.sum(W1 * W1) + reg * np.sum(W2 * W2)
+    grads = {}
+    dscores = probs
+    dscores[np.arange(N), y] -= 1
+    dscores /= N
+    grads["W2"] = hidden.T.dot(dscores) + 2 * reg * W2
+    grads["b2"] = np.sum(dscores, axis=0)
+    dhidden = dscores.dot(W2.T)
+    dhidden[hidden <= 0] = 0
+    grads["W1"] = X.T.dot(dhidden) + 2 * reg * W1
+    grads["b1"] = np.sum(dhidden, axis=0)
+    return loss, grads
