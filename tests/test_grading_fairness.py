@@ -21,9 +21,9 @@ bug corpora of ``tests/test_grading_<alias>.py`` (solution, release, each
   OpenBLAS kernels, numpy loops without AVX-512 and two BLAS threads
   (``test_assignment_notebooks.OTHER_MACHINES``) get the same scores as here.
 
-Run time: 153 tests, 3.3 min of CPU in all (``-n 2``: 21.6 min of wall
-time on 2 cores shared with a load of 10-17, so about 2-4 min on an idle
-CI machine). The items that train nothing cost 0.2-0.5 s per submission and
+Run time: 153 tests, about 3 min of CPU in all; with ``-n 2`` 14.8 min of
+wall time on 2 cores shared with a load of 5-10 (21.6 min at 10-17), so
+about 3-5 min on an idle 2-core CI machine. The items that train nothing cost 0.2-0.5 s per submission and
 seed, plus building 20 runs per assignment and worker.
 """
 import json
