@@ -162,13 +162,20 @@ class StripHiddenTests(NbGraderPreprocessor):
 def configure(c, root):
     """Set up an nbgrader config ``c`` for the course whose folder is ``root``:
     source ``solutions/``, release ``assignments/``, everything produced by
-    grading under the git-ignored ``grading/``, and our preprocessors."""
+    grading under the git-ignored ``grading/``, and our preprocessors.
+
+    The exchange and the course id come from ``$COURSE_EXCHANGE`` and
+    ``$COURSE_ID``, else from the site's nbgrader config (a JupyterHub's,
+    see :mod:`.siteconfig`), else the course's defaults."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, GetGrades, IgnorePattern,
                                         LimitOutput, SaveAutoGrades)
+    from .siteconfig import site_settings
     root = os.fspath(root)
+    site = site_settings(root)
     c.CourseDirectory.root = root
-    c.CourseDirectory.course_id = os.environ.get("COURSE_ID", "nn-numpy")
+    c.CourseDirectory.course_id = (os.environ.get("COURSE_ID")
+                                   or site.get(("CourseDirectory", "course_id"), "nn-numpy"))
     c.CourseDirectory.source_directory = "solutions"
     c.CourseDirectory.release_directory = "assignments"
     c.CourseDirectory.submitted_directory = "grading/submitted"
@@ -179,7 +186,11 @@ def configure(c, root):
     c.CourseDirectory.db_url = os.environ.get("COURSE_GRADEBOOK_URL", default_db)
     if c.CourseDirectory.db_url == default_db:  # SQLite does not create folders
         os.makedirs(os.path.join(root, "grading"), exist_ok=True)
-    c.Exchange.root = os.environ.get("COURSE_EXCHANGE", os.path.join(root, "grading", "exchange"))
+    c.Exchange.root = (os.environ.get("COURSE_EXCHANGE") or site.get(("Exchange", "root"))
+                       or os.path.join(root, "grading", "exchange"))
+    for (section, key), value in site.items():
+        if section == "Exchange" and key != "root":
+            setattr(c.Exchange, key, value)
     c.OverwriteCells.add_missing_cells = True
     # nbgrader's default list with Execute replaced; its final CheckCellMetadata
     # is left out: the sanitizing pass just checked the metadata and we do not
