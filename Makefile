@@ -122,3 +122,41 @@ assignments: $(VENV)/.stamp-base
 # make grade-a1: autograde the collected submissions of A1 (JOBS sandboxes at a time)
 grade-%: $(VENV)/.stamp-base
 	$(BIN)/python -m course_lib.grading autograde $* --workers $(JOBS)
+
+# ---- The course's JupyterHub (deploy/README.md) ---------------------------------
+# make hub: a demo hub on http://127.0.0.1:8000 with local Unix users (as root);
+# make hub-clean removes the users and everything under $(HUB_ROOT);
+# make test-hub: the end-to-end browser test (two students, one instructor).
+HUB_ROOT ?= /srv/nn-course-hub
+export COURSE_HUB_ROOT := $(HUB_ROOT)
+HUB_APT_PACKAGES := python3-venv patchelf $(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
+.PHONY: hub hub-setup hub-clean test-hub hub-deps student-wheel
+
+deploy/node_modules/.stamp: deploy/package.json deploy/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
+	cd deploy && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENV)/.stamp-hub: $(VENV)/.stamp-base deploy/requirements-hub.txt
+	@echo "installing JupyterHub into $(VENV) (deploy/requirements-hub.txt)"
+	@$(PIP) -r deploy/requirements-hub.txt $(QUIET_PIP)
+	@touch $@
+
+hub-deps: $(VENV)/.stamp-hub deploy/node_modules/.stamp
+	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(HUB_APT_PACKAGES) bubblewrap"
+
+# The students' course_lib (no reference, no grading specs) as a wheel in dist/
+student-wheel: $(VENV)/.stamp-base
+	$(BIN)/python -m course_lib.grading.student_package --out dist
+
+hub-setup: hub-deps data
+	$(BIN)/python deploy/hubctl.py setup
+
+hub: hub-setup
+	$(BIN)/python deploy/hubctl.py start
+
+hub-clean:
+	$(BIN)/python deploy/hubctl.py clean
+
+test-hub: hub-setup $(VENV)/.stamp-test system-deps
+	COURSE_HUB_E2E=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_hub_e2e.py
