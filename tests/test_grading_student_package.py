@@ -111,6 +111,23 @@ np.save("conv.npy", out)
     assert np.max(np.abs(got - expected)) <= 1e-10 * np.max(np.abs(expected))
 
 
+def test_every_import_group_is_in_the_wheel():
+    """Is what each assignment's import groups may use (the stand-in package
+    of each grading sandbox, course_lib.grading.shim) in the student package,
+    so code that passes the check imports the same in the student's kernel?"""
+    from course_lib.grading.student_package import student_plan
+    from course_lib.grading.subset import parse_allowed
+    plan = student_plan()
+    for assignment_id in assignment_ids():
+        assignment = get_assignment(assignment_id)
+        for group, _ in assignment.import_groups():
+            for module, names in parse_allowed(group.allowed_modules).items():
+                assert module in plan, (assignment_id, group.name, module)
+                if plan[module] is not None:
+                    assert names is not None and names <= set(plan[module]), (
+                        assignment_id, group.name, module)
+
+
 @pytest.mark.parametrize("code, message", [
     ("from course_lib.grading import grade_item\ngrade_item('a1.svm_loss_naive')",
      "cannot run in the students' environment"),
@@ -142,3 +159,60 @@ def test_wheel_metadata_and_extension_files(wheel):
             "course_student-0.1.0.dist-info/entry_points.txt")
         record = zf.read("course_student-0.1.0.dist-info/RECORD").decode().splitlines()
     assert len(record) == len(names)
+
+
+def _chapter_imports(path):
+    """``{module: set(names) | None}`` a book chapter's code cells import from course_lib."""
+    import ast
+    import re
+    text = path.read_text(encoding="utf-8")
+    found = {}
+    for block in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.S):
+        code = "\n".join(l for l in block.splitlines()
+                         if not l.lstrip().startswith(("%", "!", ":")))
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_lib"):
+                if node.module == "course_lib":
+                    for alias in node.names:
+                        found.setdefault(f"course_lib.{alias.name}", None)
+                else:
+                    names = found.setdefault(node.module, set())
+                    if names is not None:
+                        names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("course_lib."):
+                        found[alias.name] = None
+    return found
+
+
+def test_which_book_chapters_run_with_the_student_package():
+    """Do exactly the chapters deploy/README.md names run on the student
+    package (every course_lib import they make is in it), while the others
+    import reference implementations (they demonstrate them: students read
+    them in the built book, staff run them on the hub)?"""
+    from pathlib import Path
+
+    from course_lib.grading.student_package import student_plan
+    plan = student_plan()
+    book = Path(__file__).resolve().parent.parent / "book"
+    runs, missing = [], {}
+    for chapter in sorted(book.glob("*.md")):
+        imports = _chapter_imports(chapter)
+        absent = sorted(m for m, names in imports.items() if m not in plan or (
+            plan[m] is not None and (names is None or not names <= set(plan[m]))))
+        if absent:
+            missing[chapter.stem] = absent
+        elif imports:
+            runs.append(chapter.stem)
+    assert runs == ["intro"], runs
+    assert {"01_knn", "02_linear", "03_optimization", "04_backprop", "05_neural_networks",
+            "06_data_and_init", "07_training", "08_mlp_mnist", "09_cnn"} <= set(missing)
+    assert "course_lib.classifiers" in missing["01_knn"]
+    readme = (book.parent / "deploy" / "README.md").read_text(encoding="utf-8")
+    for chapter, modules in missing.items():
+        assert chapter in readme, chapter

@@ -89,10 +89,15 @@ SERVER_EXTENSION_CONFIG = '{"ServerApp": {"jpserver_extensions": {"course_lib.ch
 
 
 def _allowed_entries():
+    """Every assignment's ``allowed_modules`` and every import group's (a
+    group grades some items in a sandbox of its own, see
+    ``Assignment.import_groups()``; its modules are the notebook's too)."""
     from .registry import assignment_ids, get_assignment
     entries = []
     for assignment_id in assignment_ids():
-        for entry in get_assignment(assignment_id).allowed_modules:
+        assignment = get_assignment(assignment_id)
+        groups = [group.allowed_modules for group, _ in assignment.import_groups()]
+        for entry in [e for allowed in (assignment.allowed_modules, *groups) for e in allowed]:
             if entry not in entries:
                 entries.append(entry)
     return entries + [e for e in STUDENT_MODULES if e not in entries]
