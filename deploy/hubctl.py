@@ -142,9 +142,11 @@ def make_course(p):
     if not (course / "nbgrader_config.py").exists():
         course.mkdir(parents=True)
         shutil.copy(REPO / "nbgrader_config.py", course)
-        for source in sorted((REPO / "solutions").glob("*/*.ipynb")):
-            dest = course / "solutions" / source.parent.name
-            dest.mkdir(parents=True, exist_ok=True)
+    # the source notebooks follow this checkout (a changed one is replaced)
+    for source in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        dest = course / "solutions" / source.parent.name / source.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists() or dest.read_bytes() != source.read_bytes():
             shutil.copy(source, dest)
     run(["chown", "-R", f"demo-instructor:{STAFF_GROUP}", course])
     run(["chmod", "-R", "u+rwX,g+rwX,o-rwx", course])

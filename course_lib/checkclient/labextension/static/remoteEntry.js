@@ -92,7 +92,10 @@ var _JUPYTERLAB;
       el("p", { "class": "course-check-body" },
         "Your solution cells are being graded on the course's server."), false);
     waiting.setAttribute("data-state", "running");
-    return panel.context.save().then(function () {
+    // save unsaved changes only: a second save while one is under way would
+    // find the file "changed on disk" and ask the student what to do
+    var saved = panel.context.model.dirty ? panel.context.save() : Promise.resolve();
+    return saved.then(function () {
       return fetch(pageOption("baseUrl").replace(/\/?$/, "/") + "course-check/api/check", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-XSRFToken": xsrfToken() },
@@ -122,7 +125,9 @@ var _JUPYTERLAB;
         app.commands.addCommand(COMMAND, {
           label: "Check my notebook",
           caption: "Grade the saved notebook on the course's server: predicted score and feedback",
-          isEnabled: function () { return currentNotebook(app) !== null; },
+          // always enabled: a toolbar button is drawn before its notebook is
+          // the current widget and would stay greyed out; execute() says
+          // what to do when no notebook is open
           execute: function () { return check(app); }
         });
         if (paletteInstance) {
