@@ -95,6 +95,8 @@ def pre_spawn_hook(spawner):
     if role in ("instructor", "ta") and courses:
         spawner.notebook_dir = COURSES[courses[0]]
         spawner.environment["COURSE_ID"] = courses[0]
+        if env.get("COURSE_GRADING_KEY"):  # staff only: the key of measured items
+            spawner.environment["COURSE_GRADING_KEY"] = env["COURSE_GRADING_KEY"]
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook
@@ -109,6 +111,9 @@ c.JupyterHub.services = [{
                 "--burst", env.get("COURSE_CHECK_BURST", "3"),
                 "--refill", env.get("COURSE_CHECK_REFILL", "20")],
     "environment": {"COURSE_DATA_DIR": os.path.join(ROOT, "data"),
-                    "OPENBLAS_NUM_THREADS": "1", "PATH": env.get("PATH", "/usr/bin:/bin")},
+                    "OPENBLAS_NUM_THREADS": "1", "PATH": env.get("PATH", "/usr/bin:/bin"),
+                    # the course's measured-item key, as the autograder's (if set)
+                    **({"COURSE_GRADING_KEY": env["COURSE_GRADING_KEY"]}
+                       if env.get("COURSE_GRADING_KEY") else {})},
     "oauth_no_confirm": True,
 }]

@@ -188,3 +188,23 @@ def test_client_without_hub_says_where_it_works(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "t")
     with pytest.raises(CheckError, match="COURSE_CHECK_URL is not set"):
         check_notebook(path)
+
+
+def test_the_service_uses_the_course_key(tmp_path, monkeypatch):
+    """Does the service grade measured items with the course's key (so the
+    prediction is the autograder's): $COURSE_GRADING_KEY first, else the
+    course's grading/grading_key.txt, else the engine's default?"""
+    import os
+
+    from course_lib.grading.check_service import use_course_key
+    from course_lib.grading.engine import DEFAULT_PROTOCOL_KEY, protocol_key
+    monkeypatch.delenv("COURSE_GRADING_KEY", raising=False)
+    use_course_key(tmp_path)
+    assert protocol_key() == DEFAULT_PROTOCOL_KEY
+    (tmp_path / "grading").mkdir()
+    (tmp_path / "grading" / "grading_key.txt").write_text("12345\n")
+    use_course_key(tmp_path)
+    assert protocol_key() == 12345
+    monkeypatch.setenv("COURSE_GRADING_KEY", "77")
+    use_course_key(tmp_path)
+    assert os.environ["COURSE_GRADING_KEY"] == "77" and protocol_key() == 77

@@ -252,6 +252,16 @@ def make_app(service, prefix="/", workers=2, hub_auth=None):
     return web.Application([(prefix + "api/check", CheckHandler), (prefix, Index)])
 
 
+def use_course_key(course_dir):
+    """Grade measured items with the course's key, as the autograder does:
+    ``$COURSE_GRADING_KEY`` if set, else ``<course>/grading/grading_key.txt``
+    when the course keeps one (else the engine's public default), so a
+    predicted score is the one the submission will get."""
+    key_file = Path(course_dir) / "grading" / "grading_key.txt"
+    if not os.environ.get("COURSE_GRADING_KEY", "").strip() and key_file.is_file():
+        os.environ["COURSE_GRADING_KEY"] = key_file.read_text(encoding="utf-8").strip()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m course_lib.grading.check_service",
                                      description="The course's instant-check hub service.")
@@ -264,6 +274,7 @@ def main(argv=None):
                         help="seconds until a student may check once more")
     parser.add_argument("--checks-per-seed", type=int, default=20)
     args = parser.parse_args(argv)
+    use_course_key(args.course_dir)
     from urllib.parse import urlparse
 
     from tornado.ioloop import IOLoop
