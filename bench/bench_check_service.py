@@ -108,6 +108,8 @@ def main(argv=None):
                         help="times every student checks (all at once each round)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import numpy  # noqa: F401  (loaded, so its BLAS is named below)
+
     from course_lib.grading.check_service import CheckService, RateLimiter
 
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores, {blas_core()}")
