@@ -383,6 +383,7 @@ def clean():
             pass
     created_file = p["hub"] / "created-users"
     created = created_file.read_text().split() if created_file.exists() else []
+    failed = []
     for name in created:
         if name.startswith("group:"):
             continue
@@ -395,11 +396,21 @@ def clean():
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        run(["userdel", "--remove", name], check=False, capture_output=True)
+        # userdel refuses while the user has a process: wait for the killed ones
+        deadline = time.monotonic() + 15
+        while _pids_of(uid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        done = run(["userdel", "--remove", name], check=False, capture_output=True, text=True)
+        if done.returncode not in (0, 12):  # 12: home folder not removed (mail spool)
+            failed.append(f"{name}: {done.stderr.strip()}")
+            continue
         print(f"removed user {name}")
     for name in created:
         if name.startswith("group:"):
             run(["groupdel", name.split(":", 1)[1]], check=False, capture_output=True)
+    if failed:  # keep hub/created-users, so that clean can be run again
+        raise HubError("could not remove " + "; ".join(failed) + f" (kept {ROOT}: run "
+                       "'make hub-clean' again)")
     if ROOT.exists():
         shutil.rmtree(ROOT)
         print(f"removed {ROOT}")
