@@ -346,6 +346,7 @@ def stop(proc, timeout=30):
     """Stop a hub started with ``start(background=True)`` (its process group:
     the proxy and the check service go with it; users' servers are stopped
     by the hub itself, cleanup_servers)."""
+    children = _children_of(proc.pid)  # the proxy and the check service (own sessions)
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -353,6 +354,34 @@ def stop(proc, timeout=30):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    # a hub killed, or slow to shut down, leaves them holding the ports
+    for pid, started in children.items():
+        if _start_time(pid) == started:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
+def _start_time(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _children_of(parent):
+    """``{pid: start time}`` of ``parent``'s child processes."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == parent:
+                found[int(entry.name)] = fields[19]
+    return found
 
 
 # ---- clean -----------------------------------------------------------------------
