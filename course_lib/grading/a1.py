@@ -285,6 +285,22 @@ def _two_layer_cases():
     def one(rng, ctx):
         return Call([params(rng, 4, 5, 3), rng.normal(0, 1, (1, 4)), rng.integers(0, 3, 1), 0.1])
 
+    def mixed(rng, ctx):
+        # Hidden unit 0 adds the same large score to every class of a bright
+        # row (W2's first row constant, the other rows scaled down so a row's
+        # scores stay within a few units of each other): scores in the
+        # thousands in some rows, near 0 in others. Each row's own maximum
+        # keeps every exp finite; the largest score of all rows underflows exp
+        # to 0 in the dim rows 6 and 7. Rows 1, 3, 5 are -rows 0, 2, 4, so
+        # unit 0 passes one row of each pair (checked on 1000 seeds: always).
+        p = params(rng, 6, 7, 4)
+        X = rng.normal(0, 1, (8, 6))
+        X[[0, 2, 4]] *= 1e5
+        X[[1, 3, 5]] = -X[[0, 2, 4]]
+        p["W2"][1:] *= 1e-6
+        p["W2"][0] = 1.0
+        return Call([p, X, rng.integers(0, 4, 8), 0.0])
+
     def size(rng, ctx):  # centred differences would need 2 * 307,200 evaluations for dW1
         p = {"W1": rng.normal(0, 1e-3, (3072, 100)), "b1": rng.normal(0, 0.1, 100),
              "W2": rng.normal(0, 0.1, (100, 10)), "b2": rng.normal(0, 0.1, 10)}
@@ -295,10 +311,13 @@ def _two_layer_cases():
             Case("relu_zero", "hidden units whose input is exactly 0 (no gradient passes)",
                  relu_zero),
             Case("batch_1", "a single sample (N=1) with reg = 0.1", one),
+            Case("mixed_scales", "some samples' scores in the thousands and the others' near "
+                 "0, each row's scores close together (subtract each row's own maximum "
+                 "score, not the largest of all rows)", mixed),
             Case("size", "a realistic size (N=50, D=3072, H=100, C=10)", size))
 
 
-_LOSS_CASES = ("random", "relu_zero", "batch_1", "size")
+_LOSS_CASES = ("random", "relu_zero", "batch_1", "mixed_scales", "size")
 _TWO_LAYER_CHECKS = (
     Check("scores", 1, "", cases=("scores",)),
     Check("loss", 2, "0", kind="scalar", cases=_LOSS_CASES),

@@ -100,6 +100,13 @@ def _optim_cases(rule):
         return Call([rng.normal(0, 1, (4, 4)), dw, {"lr": 0.01, "decay_rate": 0.99, "eps": 1e-8,
                                                     "cache": cache}])
 
+    def adam_zero(rng, ctx):
+        dw = rng.normal(0, 1, (4, 4))
+        dw[rng.random((4, 4)) < 0.4] = 0.0
+        dw[0, 0] = 0.0
+        return Call([rng.normal(0, 1, (4, 4)), dw, {"lr": 0.01, "beta1": 0.9,
+                                                    "beta2": 0.999, "eps": 1e-8}])
+
     # the continued step first: its feedback names bias-correction bugs
     cases = [Case("later", "a later step with existing state (velocity, cache or m, v and t)",
                   later),
@@ -107,6 +114,9 @@ def _optim_cases(rule):
     if rule == "rmsprop":
         cases.append(Case("zero_grad", "gradient entries exactly 0 where the cache is 0 as well "
                           "(eps keeps the division finite)", zero))
+    if rule == "adam":
+        cases.append(Case("zero_grad", "the first step with gradient entries exactly 0, so m "
+                          "and v are 0 there (eps keeps the division finite)", adam_zero))
     return tuple(cases)
 
 
@@ -138,8 +148,13 @@ _OPTIM_VARIANTS = {
 _OPTIM_SLOTS = {"sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v")}
 
 
+_ZERO_DIVISION_HINT = ("NaN where a gradient entry is 0: the step divides 0 by 0. Add eps "
+                       "outside the square root: ... / (np.sqrt(cache_or_v) + eps).")
+
+
 def _optim_item(rule):
-    checks = (Check("next_w", 2, "0"),) + tuple(Check(slot, 1, f"1.{slot}")
+    hint = _ZERO_DIVISION_HINT if rule in ("rmsprop", "adam") else ""
+    checks = (Check("next_w", 2, "0", nonfinite_hint=hint),) + tuple(Check(slot, 1, f"1.{slot}")
                                               for slot in _OPTIM_SLOTS[rule])
     return Item(f"a2.{rule}", rule, rule, _optim_cases(rule), checks,
                 reference=getattr(optim, rule), variants=_OPTIM_VARIANTS[rule])
@@ -320,9 +335,11 @@ def _accuracy_judge(params, call, ctx):
             return False, (f"W{i} is {describe(W)} and b{i} is {describe(b)}; they do not fit "
                            f"inputs with {h.shape[1]} features")
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-            return False, (f"W{i} or b{i} contains NaN or inf after training: the learning rate "
-                           "is too large, or an update divides by zero (Adam and RMSprop add "
-                           "eps to the square root, not inside it)")
+            return False, (f"W{i} or b{i} contains NaN or inf after training. Usual causes: "
+                           "an update that divides by zero (eps belongs outside the square "
+                           "root; Adam's bias correction 1 - beta**t needs t >= 1, so "
+                           "increase t before using it), a log of 0 in the loss, or a "
+                           "learning rate so large that the weights overflow")
         h = h @ W + b
         if i < L:
             h = np.maximum(h, 0)

@@ -153,7 +153,10 @@ def _bn_variant(use_running=False, updated=False, ddof=0, swap_momentum=False, e
 
 def _bn_inputs(rng, N, D, offset=0.0, spread=2.0):
     x = offset + 3.0 + spread * rng.normal(0, 1, (N, D))
-    stats = {"running_mean": rng.normal(0, 1, D), "running_var": rng.uniform(0.5, 2.0, D)}
+    # running_var on the scale of the batch's variance, so that an error in the
+    # batch variance is not hidden by a much larger old value
+    stats = {"running_mean": rng.normal(0, 1, D),
+             "running_var": rng.uniform(0.5, 2.0, D) * (spread / 2.0) ** 2}
     return x, rng.normal(1, 0.3, D), rng.normal(0, 0.5, D), stats
 
 

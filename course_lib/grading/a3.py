@@ -107,6 +107,23 @@ def _convnet_cases():
         return Call([_params(rng, 2, 3, 3, 6, 6, 5, 3), rng.normal(0, 1, (1, 2, 6, 6)),
                      rng.integers(0, 3, 1), 0.1])
 
+    def mixed(rng, ctx):
+        # Two images 1e4x brighter (one the negative of the other, so some conv
+        # ReLUs pass either way); hidden unit 0 (its W2 column made positive)
+        # is huge for them, and adds the same score to every class (W3's first
+        # row constant, the other rows scaled down so a row's scores stay within
+        # a few units of each other). Each row's own maximum keeps every exp
+        # finite; the largest score of the batch underflows exp to 0 in the dim
+        # rows (checked on 1000 seeds: always).
+        X = rng.normal(0, 1, (4, 3, 8, 6))
+        X[0] *= 1e4
+        X[2] = -X[0]
+        p = _params(rng, 3, 3, 5, 8, 6, 7, 4)
+        p["W2"][:, 0] = np.abs(p["W2"][:, 0])
+        p["W3"][1:] *= 1e-6
+        p["W3"][0] = 1.0
+        return Call([p, X, rng.integers(0, 4, 4), 0.0])
+
     def size(rng, ctx):  # centred differences: 2 * 16,384 loss evaluations for dW2
         return Call([_params(rng, 3, 8, 3, 16, 16, 32, 10, scale=0.1),
                      rng.normal(0, 1, (8, 3, 16, 16)), rng.integers(0, 10, 8), 0.01])
@@ -116,6 +133,10 @@ def _convnet_cases():
             Case("random", "random parameters and labels with reg = 0.05, non-square 8x6 "
                  "images and 5x5 filters", random),
             Case("batch_1", "a single image (N=1) with reg = 0.1", one),
+            Case("mixed_scales", "two images 10,000 times brighter, so their scores are in "
+                 "the thousands and the others' near 0, each row's scores close together "
+                 "(subtract each row's own maximum score, not the largest of the batch)",
+                 mixed),
             Case("size", "a realistic size (N=8, 16x16 images, F=8, D=32, K=10)", size))
 
 
@@ -126,7 +147,7 @@ def _missing_reg(name):
                    checks=(f"d{name}",))
 
 
-_LOSS_CASES = ("random", "batch_1", "size")
+_LOSS_CASES = ("random", "batch_1", "mixed_scales", "size")
 _CONVNET_CHECKS = (
     Check("scores", 1, "", cases=("scores",)),
     Check("loss", 2, "0", kind="scalar", cases=_LOSS_CASES),
@@ -192,8 +213,10 @@ def _param_problem(params, image_shape):
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
             return f"params[{name!r}] is {describe(value)}; expected a float array"
         if not np.all(np.isfinite(value)):
-            return (f"params[{name!r}] contains NaN or inf after training: the learning rate "
-                    "is too large, or the loss divides by zero somewhere")
+            return (f"params[{name!r}] contains NaN or inf after training. Usual causes: "
+                    "an update rule that divides by zero (Adam's bias correction "
+                    "1 - beta**t needs t >= 1; eps belongs outside the square root), a log "
+                    "of 0 in the loss, or a learning rate so large that the weights overflow")
     W1, W2, W3 = params["W1"], params["W2"], params["W3"]
     C, H, W = image_shape
     ok = (W1.ndim == 4 and W1.shape[1] == C and W1.shape[2] == W1.shape[3]

@@ -48,8 +48,8 @@ class GradingSetupError(RuntimeError):
     """The instructor's side cannot prepare a grading run (e.g. no dataset)."""
 
 
-#: the course's measured-item key: ``$COURSE_GRADING_KEY`` (the CLI keeps a
-#: random one per course in ``grading/grading_key.txt``), else this public default
+#: the course's measured-item key: ``$COURSE_GRADING_KEY`` (a secret number the
+#: instructor sets for the course and keeps for regrades), else this public default
 DEFAULT_PROTOCOL_KEY = 0
 #: bumped when a measured item's protocol changes (other images, other sizes)
 PROTOCOL_VERSION = 2  # 2: the classes renamed by a cycle (1: by any permutation)
