@@ -15,7 +15,7 @@ import numpy as np
 
 from course_lib.classifiers import (KNearestNeighbor, cross_validate_knn,
                                     softmax_loss_vectorized, svm_loss_vectorized)
-from course_lib.grading.a1 import (ACCURACY_RAMP, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
+from course_lib.grading.specs.a1 import (ACCURACY_RAMP, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
                                    _two_layer_reference, _train_reference)
 from course_lib.grading.authoring import answer, array_lit, code, lit, md, solution, tests, toy, write_notebook
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from course_lib import layers, optim
-from course_lib.grading.a2 import (ACCURACY_RAMP, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
+from course_lib.grading.specs.a2 import (ACCURACY_RAMP, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
                                    fc_net_reference)
-from course_lib.grading.a2_layers import batchnorm_forward_reference
+from course_lib.grading.specs.a2_layers import batchnorm_forward_reference
 from course_lib.grading.authoring import (answer, array_lit, code, lit, md, solution, tests, toy,
                                           write_notebook)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.conv import conv_forward_naive
-from course_lib.grading.a3 import (ACCURACY_RAMP, ALLOWED_HYPERPARAMETERS,
+from course_lib.grading.specs.a3 import (ACCURACY_RAMP, ALLOWED_HYPERPARAMETERS,
                                    NUM_MEASURED_TRAIN, NUM_MEASURED_VAL, convnet_reference)
 from course_lib.grading.authoring import (answer, array_lit, code, lit, md, solution, tests, toy,
                                           write_notebook)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib.grading.a1 import ASSIGNMENT
+from course_lib.grading.specs.a1 import ASSIGNMENT
 from course_lib.grading.engine import GradingRun
 from course_lib.grading.notebooks import code_solution_ids, solution_cells
 from course_lib.grading.testing import (corpus_grader, make_submission, read_notebook,
@@ -268,7 +268,7 @@ def test_pasted_weights_trained_on_cifar_labels_earn_nothing(run, key):
     the measured item, for any course key? (The classes are renamed by a
     cycle, so they are right on no class.)"""
     from course_lib.classifiers.linear_loss import softmax_loss_vectorized
-    from course_lib.grading.a1 import ACCURACY_RAMP, _accuracy_judge
+    from course_lib.grading.specs.a1 import ACCURACY_RAMP, _accuracy_judge
     from course_lib.grading.spec import Pixels
     other = GradingRun("a1", seed=SEED, data_root=run.ctx.data_root, key=key)
     call = other.calls[("a1.softmax_accuracy", "cifar")]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.grading.a2 import ASSIGNMENT
+from course_lib.grading.specs.a2 import ASSIGNMENT
 from course_lib.grading.engine import GradingRun
 from course_lib.grading.notebooks import code_solution_ids, solution_cells
 from course_lib.grading.testing import (corpus_grader, make_submission, read_notebook,

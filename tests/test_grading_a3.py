@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib.grading.a3 import ACCURACY_RAMP, ASSIGNMENT
+from course_lib.grading.specs.a3 import ACCURACY_RAMP, ASSIGNMENT
 from course_lib.grading.engine import GradingRun
 from course_lib.grading.notebooks import code_solution_ids, solution_cells
 from course_lib.grading.testing import corpus_grader, read_notebook, write_learnable_cifar10

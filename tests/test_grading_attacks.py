@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from course_lib.grading import isolation, sandbox
-from course_lib.grading.a1 import ASSIGNMENT as A1
+from course_lib.grading.specs.a1 import ASSIGNMENT as A1
 from course_lib.grading.engine import GradingRun
 from course_lib.grading.notebooks import code_solution_ids, solution_cells
 from course_lib.grading.testing import make_submission, read_notebook, strip_solutions

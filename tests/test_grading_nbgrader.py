@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from course_lib.grading import cli
-from course_lib.grading.a1 import ASSIGNMENT
+from course_lib.grading.specs.a1 import ASSIGNMENT
 from course_lib.grading.testing import make_submission, read_notebook, write_learnable_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]

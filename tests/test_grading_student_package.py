@@ -60,8 +60,8 @@ def test_no_reference_and_no_grading_specs_in_the_wheel(wheel):
     and no definition of any function a student writes or the grader compares with?"""
     names = contents(wheel)
     files = [n for n in names if n.startswith("course_lib/")]
-    for forbidden in ("course_lib/grading/a1.py", "course_lib/grading/a2.py",
-                      "course_lib/grading/a3.py", "course_lib/grading/engine.py",
+    for forbidden in ("course_lib/grading/specs/a1.py", "course_lib/grading/specs/a2.py",
+                      "course_lib/grading/specs/a3.py", "course_lib/grading/engine.py",
                       "course_lib/grading/spec.py", "course_lib/grading/registry.py",
                       "course_lib/grading/runner.py", "course_lib/layers.py",
                       "course_lib/losses.py", "course_lib/optim.py", "course_lib/solver.py",
@@ -132,7 +132,7 @@ def test_every_import_group_is_in_the_wheel():
     ("from course_lib.grading import grade_item\ngrade_item('a1.svm_loss_naive')",
      "cannot run in the students' environment"),
     ("import course_lib.grading.engine", "No module named 'course_lib.grading.engine'"),
-    ("import course_lib.grading.a1", "No module named 'course_lib.grading.a1'"),
+    ("import course_lib.grading.specs.a1", "No module named 'course_lib.grading.specs'"),
     ("from course_lib.classifiers.linear_loss import softmax_loss_vectorized",
      "No module named 'course_lib.classifiers'"),
     ("from course_lib.conv import conv_forward_naive", "cannot import name 'conv_forward_naive'"),

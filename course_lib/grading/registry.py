@@ -1,6 +1,6 @@
 """Where the assignments' check specs are: one module per assignment.
 
-To add an assignment, write ``course_lib/grading/aN.py`` defining
+To add an assignment, write ``course_lib/grading/specs/aN.py`` defining
 ``ASSIGNMENT`` (a :class:`~course_lib.grading.spec.Assignment`) and add
 one line to :data:`MODULES`. Item names start with an alias of their
 assignment (``"a1.svm_loss_naive"``), so a hidden test cell's
@@ -12,9 +12,9 @@ __all__ = ["MODULES", "get_assignment", "find_item", "assignment_ids"]
 
 #: assignment id (the folder name under solutions/) -> module with ASSIGNMENT
 MODULES = {
-    "a1_knn_linear": "course_lib.grading.a1",
-    "a2_fc_nets": "course_lib.grading.a2",
-    "a3_convnets": "course_lib.grading.a3",
+    "a1_knn_linear": "course_lib.grading.specs.a1",
+    "a2_fc_nets": "course_lib.grading.specs.a2",
+    "a3_convnets": "course_lib.grading.specs.a3",
 }
 
 

@@ -14,9 +14,9 @@ from course_lib.classifiers import (LinearClassifier, softmax_loss_vectorized,
                                     svm_loss_vectorized)
 
 from .a1_knn import KNN_ITEMS, no_loops_check
-from .compare import AccuracyRamp, accuracy_verdict
-from .runner import quadratic_loss
-from .spec import (Assignment, Call, Case, Check, Item, Pixels, Probe, Student,
+from ..compare import AccuracyRamp, accuracy_verdict
+from ..runner import quadratic_loss
+from ..spec import (Assignment, Call, Case, Check, Item, Pixels, Probe, Student,
                    StudentKwargs, Variant)
 
 __all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
@@ -359,7 +359,7 @@ def _accuracy_judge(W, call, ctx):
     X_val, y_val = call.private["X_val"], call.private["y_val"]
     expected_shape = (X_val.shape[1], 10)
     if not isinstance(W, np.ndarray) or W.shape != expected_shape or W.dtype.kind != "f":
-        from .compare import describe
+        from ..compare import describe
         return False, (f"the W your train_linear_classifier returned is {describe(W)}; "
                        f"expected a float array of shape {expected_shape}")
     if not np.all(np.isfinite(W)):

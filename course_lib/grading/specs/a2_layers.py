@@ -5,7 +5,7 @@ dropout. A backward item calls the student's backward pass on the cache
 of the student's own forward pass (:class:`~.spec.StudentCall`), with
 fresh inputs; the reference does the same with ``course_lib``. Shapes: N
 batch, D features (``d1 * ... * dk`` for an (N, d1, ..., dk) input), M
-outputs. ``LAYER_ITEMS`` are the items; :mod:`course_lib.grading.a2`
+outputs. ``LAYER_ITEMS`` are the items; :mod:`course_lib.grading.specs.a2`
 assembles the assignment.
 """
 import warnings
@@ -15,7 +15,7 @@ import numpy as np
 from course_lib import layers, normalization
 from course_lib.normalization import BatchNormStats
 
-from .spec import Call, Case, Check, Item, StudentCall, Variant
+from ..spec import Call, Case, Check, Item, StudentCall, Variant
 
 __all__ = ["LAYER_ITEMS", "LAYER_REFERENCES", "batchnorm_forward_reference"]
 

@@ -21,8 +21,8 @@ from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
 from .a1 import HALF_REG_GRAD, HALF_REG_LOSS
 from .a3_layers import LAYER_ITEMS, LAYER_REFERENCES
 from .a3_norm import NORM_ITEMS, NORM_REFERENCES
-from .compare import AccuracyRamp, accuracy_verdict
-from .spec import (Assignment, Call, Case, Check, ImportGroup, Item, Student, StudentKwargs,
+from ..compare import AccuracyRamp, accuracy_verdict
+from ..spec import (Assignment, Call, Case, Check, ImportGroup, Item, Student, StudentKwargs,
                    Variant)
 
 __all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
@@ -204,7 +204,7 @@ def _measured_case(rng, ctx):
 
 def _param_problem(params, image_shape):
     """Why ``params`` is not a usable three-layer network, or ''."""
-    from .compare import describe
+    from ..compare import describe
     if not isinstance(params, dict) or set(params) != set(PARAM_NAMES):
         return (f"train_convnet returned {describe(params)}; expected a dict with the keys "
                 + ", ".join(PARAM_NAMES))

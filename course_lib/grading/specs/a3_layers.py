@@ -4,14 +4,14 @@ Shapes: N batch, C channels, H x W inputs, F filters, HH x WW filters or
 pooling windows. Each backward item calls the student's backward on the
 cache of the student's *own* forward pass (:class:`StudentCall`), so the
 two may share any cache layout. ``LAYER_ITEMS`` are the items;
-:mod:`course_lib.grading.a3` assembles the assignment.
+:mod:`course_lib.grading.specs.a3` assembles the assignment.
 """
 import numpy as np
 
 from course_lib.conv import conv_backward_naive, conv_forward_naive, conv_output_size
 from course_lib.pooling import max_pool_backward_naive, max_pool_forward_naive
 
-from .spec import Call, Case, Check, Item, StudentCall, Variant
+from ..spec import Call, Case, Check, Item, StudentCall, Variant
 
 __all__ = ["LAYER_ITEMS", "LAYER_REFERENCES", "FAST_LAYERS", "own_code_check"]
 

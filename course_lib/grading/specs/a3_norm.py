@@ -9,7 +9,7 @@ import numpy as np
 
 from course_lib.normalization import spatial_batchnorm_backward, spatial_batchnorm_forward
 
-from .spec import Call, Case, Check, Item, StudentCall, Variant
+from ..spec import Call, Case, Check, Item, StudentCall, Variant
 
 __all__ = ["NORM_ITEMS", "NORM_REFERENCES"]
 

@@ -13,8 +13,8 @@ from course_lib.models import FullyConnectedNet
 
 from .a1 import HALF_REG_GRAD, HALF_REG_LOSS
 from .a2_layers import LAYER_ITEMS, LAYER_REFERENCES
-from .compare import AccuracyRamp, accuracy_verdict, compare, describe
-from .spec import Assignment, Call, Case, Check, Item, Pixels, StudentKwargs, Variant
+from ..compare import AccuracyRamp, accuracy_verdict, compare, describe
+from ..spec import Assignment, Call, Case, Check, Item, Pixels, StudentKwargs, Variant
 
 __all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
            "downsample", "fc_net_reference"]

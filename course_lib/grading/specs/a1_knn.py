@@ -1,13 +1,13 @@
 """A1 check specs, part 1: k-nearest neighbours and cross-validation.
 
 Shapes: M test rows, N training rows, D features. ``KNN_ITEMS`` are the
-items; :mod:`course_lib.grading.a1` assembles the assignment.
+items; :mod:`course_lib.grading.specs.a1` assembles the assignment.
 """
 import numpy as np
 
 from course_lib.classifiers import KNearestNeighbor, cross_validate_knn
 
-from .spec import Call, Case, Check, Item, Variant
+from ..spec import Call, Case, Check, Item, Variant
 
 __all__ = ["KNN_ITEMS", "no_loops_check"]
 
