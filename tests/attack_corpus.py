@@ -306,11 +306,13 @@ def _integer_too_large_for_float(raw):
     return json.dumps(nb).replace("987654321", "1" + "0" * 400)
 
 
-def _many_cells(raw, count=40000):
-    """~15 MB of small cells: nbgrader's pass over it takes minutes."""
+def _many_cells(raw, count=200000):
+    """~40 MB of small cells (under collect's 50 MB limit): nbgrader's pass
+    over them takes minutes on any machine (40,000 cells took under 20 s on
+    an idle AMD EPYC: too few to test a 20 s limit)."""
     nb = _copy.deepcopy(raw)
     filler = [{"cell_type": "code", "execution_count": 1, "id": f"filler-{i}", "metadata": {},
-               "outputs": [{"name": "stdout", "output_type": "stream", "text": "y" * 200}],
+               "outputs": [{"name": "stdout", "output_type": "stream", "text": "y" * 20}],
                "source": f"x_{i} = {i}"} for i in range(count)]
     nb["cells"] = nb["cells"][:5] + filler + nb["cells"][5:]
     return nb
@@ -341,10 +343,11 @@ def _xss_markdown_and_missing_attachment(raw):
     return nb
 
 
-def _quadratic_markdown(raw, repeats=40000):
+def _quadratic_markdown(raw, repeats=120000):
     """Unclosed <b> tags: an HTML parser reopens every open formatting
     element at each one, so the time grows with the square of their number
-    (1.3 s for 4,000 in the sanitiser, ~130 s for 40,000)."""
+    (in the sanitiser on an idle AMD EPYC: 0.26 s CPU for 4,000, 1.8 s for
+    12,000; 40,000 finished inside a 30 s limit there, 120,000 take minutes)."""
     nb = _copy.deepcopy(raw)
     nb["cells"].insert(1, {"cell_type": "markdown", "id": "slow", "metadata": {},
                            "source": "<b>x" * repeats})
@@ -368,7 +371,7 @@ INSTRUCTOR_NOTEBOOKS = {
     "a test cell copied into a Markdown cell": (_test_cell_in_markdown, "zero"),
     "a solution flag set on a test cell": (_solution_flag_on_test, "zero"),
     "a JSON integer too large for a float": (_integer_too_large_for_float, "zero"),
-    "40,000 cells, 15 MB (nbgrader's pass without a time limit)": (_many_cells, "timeout"),
+    "200,000 cells, 40 MB (nbgrader's pass without a time limit)": (_many_cells, "timeout"),
     "script, event handlers, javascript: links, remote resources; a missing attachment": (
         _xss_markdown_and_missing_attachment, "sanitised"),
     "HTML that makes the sanitiser's parser quadratic": (_quadratic_markdown, "feedback-timeout"),

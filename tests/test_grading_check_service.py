@@ -13,7 +13,7 @@ import pytest
 
 from course_lib.checkclient import CheckError, check_notebook, format_result
 from course_lib.grading.check_service import CheckRefused, CheckService, RateLimiter, make_app
-from course_lib.grading.testing import strip_solutions
+from course_lib.grading.testing import strip_solutions, write_learnable_cifar10
 
 ROOT = Path(__file__).resolve().parent.parent
 A1 = ROOT / "solutions" / "a1_knn_linear" / "a1_knn_linear.ipynb"
@@ -41,10 +41,16 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def cifar_root(tmp_path_factory):
+    """A learnable stand-in for CIFAR-10 (unit tests never need the real one)."""
+    return write_learnable_cifar10(tmp_path_factory.mktemp("cifar"), num_per_batch=500)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, cifar_root):
     log = tmp_path_factory.mktemp("log") / "check.log"
     return CheckService(ROOT, log, RateLimiter(burst=100, refill_seconds=1),
-                        assignments=["a1_knn_linear"])
+                        data_root=cifar_root, assignments=["a1_knn_linear"])
 
 
 def test_solution_and_release_get_their_scores(service):
@@ -117,14 +123,14 @@ class FakeHubAuth:
 
 
 @pytest.fixture(scope="module")
-def server(service):
+def server(service, cifar_root):
     """The service's tornado app on 127.0.0.1 (a free port), in a thread."""
     from tornado.httpserver import HTTPServer
     from tornado.ioloop import IOLoop
     from tornado.netutil import bind_sockets
     started, holder = threading.Event(), {}
     limited = CheckService(ROOT, None, RateLimiter(burst=1, refill_seconds=600),
-                           assignments=["a1_knn_linear"])
+                           data_root=cifar_root, assignments=["a1_knn_linear"])
 
     def serve():
         asyncio.set_event_loop(asyncio.new_event_loop())

@@ -39,7 +39,7 @@ ZIPPED = {"dave": "script, event handlers, javascript: links, remote resources; 
           "hank": "a test cell copied into a Markdown cell",
           "ivan": "cell ids in another script",
           "ivy": "duplicated cell ids the repair missed",
-          "judy": "40,000 cells, 15 MB (nbgrader's pass without a time limit)"}
+          "judy": "200,000 cells, 40 MB (nbgrader's pass without a time limit)"}
 PASS_TIMEOUT = 20      # the many-cells notebook takes minutes in nbgrader's pass
 FEEDBACK_TIMEOUT = 30  # the quadratic Markdown takes minutes to render
 
