@@ -268,13 +268,16 @@ def test_pasted_weights_trained_on_cifar_labels_earn_nothing(run, key):
     the measured item, for any course key? (The classes are renamed by a
     cycle, so they are right on no class.)"""
     from course_lib.classifiers.linear_loss import softmax_loss_vectorized
-    from course_lib.grading.specs.a1 import ACCURACY_RAMP, _accuracy_judge
+    from course_lib.grading.engine import RunContext
     from course_lib.grading.spec import Pixels
-    other = GradingRun("a1", seed=SEED, data_root=run.ctx.data_root, key=key)
-    call = other.calls[("a1.softmax_accuracy", "cifar")]
-    images, _, val_images, _, _ = other.ctx.measured_cifar10("a1.softmax_accuracy", 2000, 1000)
+    from course_lib.grading.specs.a1 import (ACCURACY_RAMP, NUM_MEASURED_TRAIN, NUM_MEASURED_VAL,
+                                             _accuracy_judge, _measured_case)
+    ctx = RunContext(SEED, run.ctx.data_root, key)   # the measured case only, not a whole run
+    call = _measured_case(None, ctx)
+    images, _, val_images, _, _ = ctx.measured_cifar10("a1.softmax_accuracy", NUM_MEASURED_TRAIN,
+                                                       NUM_MEASURED_VAL)
     mean = images.reshape(len(images), -1).mean(axis=0)
-    X_train, y_train, X_test, y_test = other.ctx.cifar10()
+    X_train, y_train, X_test, y_test = ctx.cifar10()
     X = Pixels(X_train, mean).value()
     W = np.zeros((X.shape[1], 10))
     for _ in range(200):                       # plain gradient descent on the true labels
@@ -283,5 +286,5 @@ def test_pasted_weights_trained_on_cifar_labels_earn_nothing(run, key):
     true_val = y_test[[rows[bytes(im.reshape(-1))] for im in val_images]]
     honest = np.mean(np.argmax(Pixels(val_images, mean).value() @ W, axis=1) == true_val)
     assert honest > ACCURACY_RAMP.full + 0.2     # good weights for CIFAR-10's own labels
-    fraction, message = _accuracy_judge(W, call, other.ctx)
+    fraction, message = _accuracy_judge(W, call, ctx)
     assert fraction == 0, message

@@ -20,7 +20,7 @@ from ..spec import (Assignment, Call, Case, Check, Item, Pixels, Probe, Student,
                    StudentKwargs, Variant)
 
 __all__ = ["ASSIGNMENT", "ACCURACY_RAMP", "NUM_MEASURED_TRAIN", "NUM_MEASURED_VAL",
-           "HALF_REG_LOSS", "HALF_REG_GRAD"]
+           "HALF_REG_LOSS", "HALF_REG_GRAD", "NAN_AFTER_TRAINING"]
 
 #: the measured item's partial credit: none at or below ``floor``, all from
 #: ``full`` (2,000 training images; set from a population of reasonable
@@ -66,6 +66,13 @@ HALF_REG_LOSS = ("The regularization term is reg * sum(W**2) in this course; you
               "(the gradient is then 2 * reg * W).")
 HALF_REG_GRAD = ("The gradient of reg * sum(W**2) is 2 * reg * W; yours adds reg * W (the "
               "gradient of 0.5 * reg * sum(W**2), CS231n's convention for networks).")
+#: why trained weights hold NaN or inf, for the measured items that train with
+#: the student's own update rules (A2, A3)
+NAN_AFTER_TRAINING = ("contains NaN or inf after training. Usual causes: an update rule "
+                      "that divides by zero (Adam's bias correction 1 - beta**t needs t >= 1, "
+                      "so increase t before using it; eps belongs outside the square root), "
+                      "a log of 0 in the loss, or a learning rate so large that the weights "
+                      "overflow")
 
 
 def _common_loss_variants(loss_fn):

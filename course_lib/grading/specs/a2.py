@@ -11,7 +11,7 @@ import numpy as np
 from course_lib import losses, optim
 from course_lib.models import FullyConnectedNet
 
-from .a1 import HALF_REG_GRAD, HALF_REG_LOSS
+from .a1 import HALF_REG_GRAD, HALF_REG_LOSS, NAN_AFTER_TRAINING
 from .a2_layers import LAYER_ITEMS, LAYER_REFERENCES
 from ..compare import AccuracyRamp, accuracy_verdict, compare, describe
 from ..spec import Assignment, Call, Case, Check, Item, Pixels, StudentKwargs, Variant
@@ -335,11 +335,7 @@ def _accuracy_judge(params, call, ctx):
             return False, (f"W{i} is {describe(W)} and b{i} is {describe(b)}; they do not fit "
                            f"inputs with {h.shape[1]} features")
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-            return False, (f"W{i} or b{i} contains NaN or inf after training. Usual causes: "
-                           "an update that divides by zero (eps belongs outside the square "
-                           "root; Adam's bias correction 1 - beta**t needs t >= 1, so "
-                           "increase t before using it), a log of 0 in the loss, or a "
-                           "learning rate so large that the weights overflow")
+            return False, f"W{i} or b{i} {NAN_AFTER_TRAINING}"
         h = h @ W + b
         if i < L:
             h = np.maximum(h, 0)

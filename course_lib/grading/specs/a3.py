@@ -18,7 +18,7 @@ from course_lib.conv import conv_backward_fast, conv_forward_fast
 from course_lib.losses import softmax_loss
 from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
 
-from .a1 import HALF_REG_GRAD, HALF_REG_LOSS
+from .a1 import HALF_REG_GRAD, HALF_REG_LOSS, NAN_AFTER_TRAINING
 from .a3_layers import LAYER_ITEMS, LAYER_REFERENCES
 from .a3_norm import NORM_ITEMS, NORM_REFERENCES
 from ..compare import AccuracyRamp, accuracy_verdict
@@ -213,10 +213,7 @@ def _param_problem(params, image_shape):
         if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
             return f"params[{name!r}] is {describe(value)}; expected a float array"
         if not np.all(np.isfinite(value)):
-            return (f"params[{name!r}] contains NaN or inf after training. Usual causes: "
-                    "an update rule that divides by zero (Adam's bias correction "
-                    "1 - beta**t needs t >= 1; eps belongs outside the square root), a log "
-                    "of 0 in the loss, or a learning rate so large that the weights overflow")
+            return f"params[{name!r}] {NAN_AFTER_TRAINING}"
     W1, W2, W3 = params["W1"], params["W2"], params["W3"]
     C, H, W = image_shape
     ok = (W1.ndim == 4 and W1.shape[1] == C and W1.shape[2] == W1.shape[3]
