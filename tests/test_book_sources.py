@@ -20,3 +20,54 @@ def test_code_cells_fit_the_page_width(page):
                 if len(line) > MAX_CODE_LINE]
     assert not too_long, (f"{len(too_long)} code line(s) in {page} are longer than "
                           f"{MAX_CODE_LINE} characters, e.g. {too_long[0]!r}")
+
+
+# ---------------------------------------------------------------------------
+# Issue 19: exercises offer a hint before the solution; chapters link to the
+# assignment that practises them; figures have a caption and alt text.
+# ---------------------------------------------------------------------------
+ZH = BOOK / "zh"
+CHAPTERS = sorted(p.name for p in BOOK.glob("0*.md"))
+EDITIONS = [("en", BOOK, "Hint", "Solution"), ("zh", ZH, "提示", "参考答案")]
+DROPDOWN = re.compile(r"^:::+\{admonition\} *(.*?)\s*$", re.M)
+FIGURE_OPTIONS = re.compile(r"^```\{code-cell\}[^\n]*\n---\n(.*?)^---$", re.S | re.M)
+
+
+@pytest.mark.parametrize("edition, folder, hint, solution", EDITIONS, ids=[e[0] for e in EDITIONS])
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_solution_follows_a_hint(page, edition, folder, hint, solution):
+    """Between two solutions (or before the first) there is a hint dropdown."""
+    text = (folder / page).read_text(encoding="utf-8")
+    titles = [t for t in DROPDOWN.findall(text) if t in (hint, solution)]
+    assert solution in titles, f"{edition}/{page} has no exercise solutions"
+    missing = [i for i, t in enumerate(titles) if t == solution and (i == 0 or titles[i - 1] != hint)]
+    assert not missing, (f"{edition}/{page}: {len(missing)} of {titles.count(solution)} "
+                         f"solutions have no '{hint}' dropdown before them")
+
+
+@pytest.mark.parametrize("folder", [BOOK, ZH], ids=["en", "zh"])
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_links_to_its_assignment(page, folder):
+    """Each chapter names the graded assignment that practises it (the
+    {assignment} role of book/_ext/course_launch.py checks that it exists)."""
+    text = (folder / page).read_text(encoding="utf-8")
+    assert re.search(r"\{assignment\}`[^`]+`", text), f"{page} links to no assignment"
+
+
+@pytest.mark.parametrize("folder", [BOOK, ZH], ids=["en", "zh"])
+@pytest.mark.parametrize("page", CHAPTERS + ["intro.md"])
+def test_figure_options_name_a_caption_and_alt_text(page, folder):
+    """A code cell that declares a figure gives it a name, a caption and alt text."""
+    import yaml
+
+    for block in FIGURE_OPTIONS.findall((folder / page).read_text(encoding="utf-8")):
+        options = (yaml.safe_load(block) or {}).get("mystnb", {})
+        if "figure" not in options:
+            continue
+        figure, image = options["figure"], options.get("image", {})
+        where = f"{folder.name}/{page} figure {figure.get('name')!r}"
+        assert str(figure.get("name", "")).startswith("fig-"), f"{where}: name it fig-..."
+        assert figure.get("caption"), f"{where}: no caption"
+        alt = str(image.get("alt", ""))
+        assert len(alt) >= 8 and "/" not in alt and not alt.endswith(".png"), \
+            f"{where}: alt text {alt!r} does not describe the figure"

@@ -12,6 +12,11 @@ and the link points there instead.
 The repository itself is named once, by ``repository.url`` in _config.yml,
 for the Binder, Colab, repository and issue links alike.
 
+The role ``{assignment}`Assignment 1 <a1_knn_linear>``` links a chapter to
+the graded notebook that practises it (``assignments/<name>/<name>.ipynb`` in
+the same repository and branch); the build fails when that notebook does not
+exist, so a renamed assignment cannot leave a dead link.
+
 It also puts back the outputs that myst-nb leaves out of that notebook when
 the chapter's execution came from the cache (see restore_cached_outputs).
 """
@@ -96,7 +101,40 @@ def restore_cached_outputs(app, pagename, templatename, context, doctree):
         raise
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def assignment_url(repository_url: str, branch: str, name: str) -> str:
+    """The released notebook ``assignments/<name>/<name>.ipynb`` on GitHub."""
+    path = quote(f"assignments/{name}/{name}.ipynb")
+    return f"{repository_url.rstrip('/')}/blob/{quote(branch, safe='')}/{path}"
+
+
+def assignment_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    """``{assignment}`Title <folder>``` (or just ``folder``): a link to that assignment."""
+    import re
+
+    from docutils import nodes
+
+    m = re.fullmatch(r"\s*(.*?)\s*<([\w-]+)>\s*", text, re.S)
+    title, folder = (m.group(1), m.group(2)) if m else (text.strip(), text.strip())
+    notebook = ROOT / "assignments" / folder / f"{folder}.ipynb"
+    if not notebook.is_file():
+        msg = inliner.reporter.error(
+            f"assignment {folder!r}: {notebook.relative_to(ROOT)} does not exist "
+            f"(folders: {', '.join(sorted(p.name for p in (ROOT / 'assignments').glob('*/')))})",
+            line=lineno)
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    config = inliner.document.settings.env.config
+    theme = config.html_theme_options
+    url = assignment_url(theme.get("repository_url", ""), theme.get("repository_branch", "main"),
+                         folder)
+    node = nodes.reference(rawtext, title or folder, refuri=url, classes=["course-assignment"])
+    return [node], []
+
+
 def setup(app):
+    app.add_role("assignment", assignment_role)
     app.add_config_value("course_site_branch", "gh-pages", "html", types=[str])
     app.add_config_value("course_site_path", "", "html", types=[str])
     app.connect("html-page-context", point_colab_at_executed_notebook, priority=502)
