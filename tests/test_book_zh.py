@@ -237,3 +237,44 @@ def test_line_breaks_between_chinese_nodes_are_joined():
              nodes.Text("\n"), nodes.Text("函数"), nodes.literal_block("", "代码\n代码")]
     cjk_lines.join_cjk_breaks(para)
     assert para.astext() == "框架里面，学完之后\nnotebook\n损失函数代码\n代码"
+
+
+# ---------------------------------------------------------------------------
+# One execution for both editions (book/_ext/cache_keys.py)
+# ---------------------------------------------------------------------------
+def cache_key(path):
+    """jupyter-cache's hash of the page, as the book build computes it."""
+    import sys
+
+    myst_read = pytest.importorskip("myst_nb.core.read")
+    cache_main = pytest.importorskip("jupyter_cache.cache.main")
+    sys.path.insert(0, str(BOOK / "_ext"))
+    try:
+        import cache_keys
+    finally:
+        sys.path.remove(str(BOOK / "_ext"))
+    cache_keys.install()
+    nb = myst_read.read_myst_markdown_notebook(read(path))
+    return cache_main.JupyterCacheBase.create_hashed_notebook(None, nb)[1]
+
+
+@pytest.mark.parametrize("page", chinese_pages())
+def test_chinese_page_reuses_the_english_execution(page):
+    """The same cache key: captions and alt text do not make the Chinese
+    edition run the chapter again."""
+    assert cache_key(ZH / page) == cache_key(BOOK / page)
+
+
+def test_caption_changes_keep_the_cache_key_and_code_changes_do_not(tmp_path):
+    page = tmp_path / "page.md"
+    cell = ("---\njupytext:\n  text_representation:\n    format_name: myst\nkernelspec:\n"
+            "  name: python3\n  display_name: Python 3\n---\n\n```{{code-cell}} ipython3\n---\n"
+            "mystnb:\n  figure:\n    caption: {caption}\n    name: fig-x\n  image:\n"
+            "    alt: {alt}\n---\n{code}\n```\n")
+    keys = []
+    for caption, alt, code in [("A line.", "A rising line", "x = 1"),
+                               ("一条直线。", "上升的直线", "x = 1"),
+                               ("A line.", "A rising line", "x = 2")]:
+        page.write_text(cell.format(caption=caption, alt=alt, code=code), encoding="utf-8")
+        keys.append(cache_key(page))
+    assert keys[0] == keys[1] != keys[2]
