@@ -6,6 +6,8 @@
     python bench/train_cifar.py --timing-only        # only the per-step timing table
     python bench/train_cifar.py --save ckpt/         # checkpoint every epoch + the best params
     python bench/train_cifar.py --threads 1          # one BLAS thread (machine shared with others)
+    python bench/train_cifar.py --only convnet --export bench/results/convnet_cifar10
+                                                     # store the run for the book (chapter 9)
 
 First a timing table: one training step (forward + backward, then forward +
 backward + Adam update) of each model on a batch of 64, median of
@@ -18,6 +20,12 @@ test accuracy (all 10,000 test images) against the course's targets:
     fc_bn_dropout     FullyConnectedNet, BN + dropout   test >= 56%
     three_layer_conv  ThreeLayerConvNet                 val  >= 60%
     convnet           ConvNet (3 conv blocks, BN, dropout) test >= 70%, in under an hour
+
+``--export NAME`` stores the trained model's run with course_lib.runs
+(NAME.npz + NAME.json with its SHA-256, the command, commit and CPU): the
+loss and accuracy histories, the first layer's learned weights and the
+confusion matrix on the test images. Chapter 9 loads it instead of training
+for minutes at every build.
 
 Preprocessing: the training mean image is subtracted (get_cifar10_data) and
 every split is divided by the training set's standard deviation. The conv
@@ -34,8 +42,9 @@ from pathlib import Path
 import numpy as np
 
 from course_lib import optim
-from course_lib.data import get_cifar10_data
+from course_lib.data import CIFAR10_CLASSES, get_cifar10_data
 from course_lib.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
+from course_lib.runs import save_run
 from course_lib.solver import Solver
 from machine import describe  # bench/machine.py: the CPU beside every figure
 
@@ -260,7 +269,61 @@ def train_one(config, data, quick, save_dir, seed, progress, verbose=False, num_
     if save_dir is not None:
         solver.save_checkpoint(save_dir / f"{config.name}_best.npz")
     return {"epochs": solver.epoch, "wall": wall, "cpu": cpu, "val": solver.best_val_acc,
-            "test": test_acc, "diverged": solver.diverged}
+            "test": test_acc, "diverged": solver.diverged, "solver": solver}
+
+
+def confusion_matrix(model, X, y, batch_size=500):
+    """counts[i, j]: test images of class i that the model (test mode) calls j."""
+    counts = np.zeros((10, 10), dtype=np.int64)
+    for start in range(0, len(X), batch_size):
+        predicted = np.argmax(model.loss(X[start:start + batch_size]), axis=1)
+        np.add.at(counts, (y[start:start + batch_size], predicted), 1)
+    return counts
+
+
+def git_commit():
+    """The repository's commit, with "+changes" when the work tree differs from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty.strip() else "")
+
+
+def export_run(path, config, result, data, argv, threads):
+    """Store ``result`` (train_one's) with course_lib.runs for the book."""
+    import datetime
+
+    solver = result["solver"]
+    model = solver.model                      # the best epoch's parameters (train() restores them)
+    first = next(name for name, value in model.params.items() if value.ndim >= 2)
+    meta = {
+        "command": "python bench/train_cifar.py " + " ".join(argv),
+        "commit": git_commit(), "cpu": describe(), "blas_threads": threads,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "model": config.name, "note": config.note, "epochs": int(result["epochs"]),
+        "num_train": int(len(data["X_train"])), "num_val": int(len(data["X_val"])),
+        "num_test": int(len(data["X_test"])), "batch_size": int(solver.batch_size),
+        "iterations_per_epoch": max(len(data["X_train"]) // solver.batch_size, 1),
+        "train_seconds": round(result["wall"], 1), "train_cpu_seconds": round(result["cpu"], 1),
+        "best_val_accuracy": float(result["val"]), "test_accuracy": float(result["test"]),
+        "first_layer": first,
+    }
+    run = save_run(path, meta,
+                   loss_history=np.asarray(solver.loss_history, dtype=np.float32),
+                   train_acc_history=np.asarray(solver.train_acc_history, dtype=np.float32),
+                   val_acc_history=np.asarray(solver.val_acc_history, dtype=np.float32),
+                   first_layer_W=np.asarray(model.params[first], dtype=np.float32),
+                   test_confusion=confusion_matrix(model, data["X_test"], data["y_test"]),
+                   class_names=np.array(CIFAR10_CLASSES))
+    print(f"stored the run in {Path(path).with_suffix('.npz')} and .json "
+          f"(sha256 {run.meta['sha256'][:12]}...)")
 
 
 def main(argv=None):
@@ -278,6 +341,9 @@ def main(argv=None):
                         help="print train/val accuracy after every epoch")
     parser.add_argument("--epochs", type=int, metavar="N",
                         help="override the configured number of epochs")
+    parser.add_argument("--export", type=Path, metavar="NAME",
+                        help="store the trained model's run in NAME.npz + NAME.json for the "
+                             "book (needs exactly one --only)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="limit BLAS to N threads (1 when other jobs share the cores: "
                              "OpenBLAS threads spin badly on a busy machine)")
@@ -286,6 +352,9 @@ def main(argv=None):
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=args.threads, user_api="blas")
     names = args.only or list(CONFIGS)
+    if args.export is not None and (len(names) != 1 or args.quick or args.timing_only):
+        parser.error("--export stores one full run: give exactly one --only MODEL, "
+                     "without --quick or --timing-only")
     print(describe(), flush=True)
 
     print_timing(names, batch_size=64, repeats=3 if args.quick else 7)
@@ -307,6 +376,9 @@ def main(argv=None):
         results[name] = train_one(config, cache[config.layout], args.quick, args.save,
                                   args.seed, progress=not args.no_progress,
                                   verbose=args.verbose, num_epochs=args.epochs)
+        if args.export is not None:
+            export_run(args.export, config, results[name], cache[config.layout],
+                       argv if argv is not None else sys.argv[1:], args.threads)
 
     print(f"\nTraining on {sizes['num_training']} images "
           f"({'quick: 1 epoch, targets not expected' if args.quick else 'full run'}); "
