@@ -56,6 +56,10 @@ FRAME_DENSITY = 2
 #: ... but no frame is drawn wider than this many pixels: twice the book's
 #: 688-px column, which is all a high-density screen can show of it.
 MAX_FRAME_PIXELS = 1376
+#: An explorer whose frames would weigh more than this many bytes (the
+#: starting frame's PNG times the number of frames) draws them at a lower
+#: density, down to 1 pixel per CSS px: a page stays a few MB at most.
+MAX_EXPLORER_BYTES = 1_500_000
 #: Fewest values a control keeps when the grid must shrink, before it drops to
 #: its starting value alone: a slider needs its two ends and a middle.
 _FLOOR = {"range": 3, "options": 2, "bool": 2, "widget": 1}
@@ -233,25 +237,38 @@ def _check_signature(plot_fn: Callable, controls: dict) -> tuple[inspect.Signatu
 # The grid of frames: which values of each control get drawn
 # ---------------------------------------------------------------------------
 def _frame_counts(sizes: list[int], kinds: list[str], max_frames: int,
-                  fewer: Callable[[int, int], int] | None = None) -> list[int]:
+                  count_for: Callable[[int, int], int] | None = None) -> list[int]:
     """How many values each control keeps so that their product is at most
     ``max_frames``.
 
     The control with the most values gives some up (the later control on a
     tie: the first controls are usually the main ones), down to its floor
     (:data:`_FLOOR`: a slider keeps three values), then, if that is still too
-    many, down to its starting value alone. ``fewer(i, count)`` is the next
-    count control ``i`` can have below ``count`` (default ``count - 1``).
+    many, down to its starting value alone; then the first controls take
+    back what still fits. ``count_for(i, n)`` is how many values control
+    ``i`` really keeps when it may keep ``n`` (default ``n``).
     """
-    fewer = fewer or (lambda i, count: count - 1)
+    count_for = count_for or (lambda i, n: min(n, sizes[i]))
+
+    def fewer(i):
+        return count_for(i, counts[i] - 1)
+
+    def more(i):
+        return next((m for n in range(counts[i] + 1, sizes[i] + 1)
+                     if (m := count_for(i, n)) > counts[i]), counts[i])
+
     counts = list(sizes)
     for floors in ([min(s, _FLOOR[k]) for s, k in zip(sizes, kinds)], [1] * len(sizes)):
         while math.prod(counts) > max_frames:
-            free = [i for i, c in enumerate(counts) if c > 1 and fewer(i, c) >= floors[i]]
+            free = [i for i, c in enumerate(counts) if c > 1 and fewer(i) >= floors[i]]
             if not free:
                 break
             i = max(free, key=lambda i: (counts[i], i))
-            counts[i] = fewer(i, counts[i])
+            counts[i] = fewer(i)
+    for i in range(len(counts)):
+        while (grown := more(i)) > counts[i] and \
+                math.prod(counts) // counts[i] * grown <= max_frames:
+            counts[i] = grown
     return counts
 
 
@@ -315,12 +332,13 @@ def _draw_once(plot_fn, takes_ax, values):
     return _figure_of(plot_fn(**values), plt.gcf)
 
 
-def _png_of(fig) -> tuple[bytes, float]:
-    """The figure as a PNG at FRAME_DENSITY times its dpi (like the inline
-    backend's retina PNGs; less for a figure wider than MAX_FRAME_PIXELS),
-    in 256 colours when that is smaller, with the text record
-    course_lib.bookfigures writes kept; and its pixels per CSS px."""
-    density = min(FRAME_DENSITY, MAX_FRAME_PIXELS / (fig.get_figwidth() * fig.dpi))
+def _png_of(fig, density: float | None = None) -> tuple[bytes, float]:
+    """The figure as a PNG at ``density`` (default FRAME_DENSITY) times its
+    dpi (like the inline backend's retina PNGs; less for a figure wider than
+    MAX_FRAME_PIXELS), in 256 colours when that is smaller, with the text
+    record course_lib.bookfigures writes kept; and its pixels per CSS px."""
+    density = FRAME_DENSITY if density is None else density
+    density = min(density, MAX_FRAME_PIXELS / (fig.get_figwidth() * fig.dpi))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=density * fig.dpi, bbox_inches="tight")
     return _smaller_png(buffer.getvalue()), density
@@ -335,7 +353,10 @@ def _smaller_png(data: bytes) -> bytes:
         return data
     with Image.open(io.BytesIO(data)) as im:
         text = dict(getattr(im, "text", {}) or {})
-        rgb = im.convert("RGB")
+        # Over white, as the page shows it (a transparent figure background
+        # would turn black without an alpha channel).
+        rgba = im.convert("RGBA")
+        rgb = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
     small = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
                          dither=Image.Dither.NONE)
     info = PngImagePlugin.PngInfo()
@@ -407,32 +428,42 @@ class Explorer:
 
         def picks(i, count):
             size, keep = len(full[i]), starts[i]
-            if kinds[i] == "range":
-                # Equal steps while a slider has 4 or more of them; with
-                # fewer, its two ends and the start say more.
-                even = _even_steps(size, count, keep)
-                if len(even) >= 4 or len(even) == size:
-                    return even
+            if kinds[i] == "range" and count >= 4:
+                # Equal steps; with three values or fewer, the two ends and
+                # the start say more.
+                return _even_steps(size, count, keep)
             return _spread(size, count, keep)
 
         counts = _frame_counts([len(v) for v in full], kinds, max_frames,
-                               lambda i, count: len(picks(i, count - 1)))
+                               lambda i, count: len(picks(i, count)))
         self.values = {c.name: [full[i][j] for j in picks(i, counts[i])]
                        for i, c in enumerate(parsed)}
         self.start = {c.name: vals[s] for c, vals, s in zip(parsed, full, starts)}
         start = self._key(self.start)
         names = list(self.values)
+        combos = list(itertools.product(*(range(len(self.values[n])) for n in names)))
+        # The starting frame first: its size sets the density of all frames,
+        # so that the explorer's PNGs stay within MAX_EXPLORER_BYTES.
+        self.figure = _draw_once(plot_fn, takes_ax, self.start)
+        # Closed, so the inline backend does not show it a second time when
+        # the cell ends (and likewise every frame below).
+        plt.close(self.figure)
+        png, density = _png_of(self.figure)
+        expected = len(png) * len(combos)
+        if expected > MAX_EXPLORER_BYTES:
+            # A PNG's size goes roughly with its number of pixels.
+            density = max(1.0, density * math.sqrt(MAX_EXPLORER_BYTES / expected))
+            png, density = _png_of(self.figure, density)
         self.frames = []
         self._index = {}
-        for combo in itertools.product(*(range(len(self.values[n])) for n in names)):
+        for combo in combos:
             values = {n: self.values[n][i] for n, i in zip(names, combo)}
-            fig = _draw_once(plot_fn, takes_ax, values)
-            png, density = _png_of(fig)
-            # The returned figure is closed, so the inline backend does not
-            # show it a second time when the cell ends.
-            plt.close(fig)
-            if combo == start:
-                self.figure = fig
+            if combo != start:
+                fig = _draw_once(plot_fn, takes_ax, values)
+                plt.close(fig)
+                png, _ = _png_of(fig, density)
+            else:
+                png, _ = _png_of(self.figure, density)
             self._index[combo] = len(self.frames)
             self.frames.append(Frame(values, png, self.alt_text(values), density))
 
@@ -574,7 +605,7 @@ def _live(plot_fn, takes_ax, parsed):
     return widgets.interactive(redraw, **{c.name: _make_widget(c) for c in parsed})
 
 
-def explore(plot_fn: Callable, **controls):
+def explore(plot_fn: Callable, *, max_frames: int | None = None, **controls):
     """Show ``plot_fn`` with a slider or drop-down for each of its parameters.
 
     Parameters
@@ -596,6 +627,10 @@ def explore(plot_fn: Callable, **controls):
 
         The starting value is ``plot_fn``'s own default when it has one (and it
         lies in the range), else the middle of the range or the first option.
+    max_frames : int, optional
+        The most frames the book's explorer may have (default
+        :data:`MAX_FRAMES`); ignored by the live widgets. Each frame adds its
+        PNG (typically 15-60 kB) to the page.
 
     Returns
     -------
@@ -605,7 +640,7 @@ def explore(plot_fn: Callable, **controls):
         every change. Static (the book build, scripts, tests): an
         :class:`Explorer` with ``plot_fn`` already drawn over a grid of the
         controls' values: every value of each control while the grid has at
-        most :data:`MAX_FRAMES` frames, else evenly spread values (always the
+        most ``max_frames`` frames, else evenly spread values (always the
         ends and the starting value) of the controls with the most values.
         It shows as HTML frames with native controls (switched by
         ``book/_static/explore.js``), else as its starting frame (PNG);
@@ -618,8 +653,12 @@ def explore(plot_fn: Callable, **controls):
         A control names no parameter of ``plot_fn``, a required parameter has
         no control, or a control is of an unsupported type.
     ValueError
-        A range is empty or has a non-positive step, an option list is empty.
+        A range is empty or has a non-positive step, an option list is empty,
+        or ``max_frames`` is below 1.
     """
+    if max_frames is not None and not (isinstance(max_frames, numbers.Integral)
+                                       and max_frames >= 1):
+        raise ValueError(f"max_frames must be a whole number of at least 1, got {max_frames!r}.")
     sig, takes_ax = _check_signature(plot_fn, controls)
     parsed = [
         _parse_control(name, spec,
@@ -628,5 +667,5 @@ def explore(plot_fn: Callable, **controls):
         for name, spec in controls.items()
     ]
     if static_mode():
-        return Explorer(plot_fn, takes_ax, parsed)
+        return Explorer(plot_fn, takes_ax, parsed, max_frames)
     return _live(plot_fn, takes_ax, parsed)
