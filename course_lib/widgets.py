@@ -1,19 +1,28 @@
-"""Interactive explorers that degrade to static figures in the built book.
+"""Interactive explorers: live sliders in Jupyter, pre-drawn frames in the book.
 
 A chapter calls :func:`explore` with a plotting function and the ranges of its
 parameters. A reader running the notebook gets sliders and drop-downs
-(ipywidgets); the HTML book, which has no kernel behind it, gets an ordinary
-figure instead (drawn at the default values, or a strip of panels across the
-first control), so nothing on the page depends on JavaScript from another host.
+(ipywidgets) that redraw the figure. The HTML book has no kernel behind it, so
+there :func:`explore` draws the figure ahead of time over a grid of the
+controls' values (at most :data:`MAX_FRAMES` frames) and returns an
+:class:`Explorer`: its HTML holds every frame as an embedded PNG and one
+native control per parameter (a range slider, a drop-down, a check box), and
+``book/_static/explore.js`` shows the frame that matches the controls. It
+works offline and from a page opened from disk; nothing is loaded from
+another host. Where HTML is not shown, the explorer shows its starting frame
+as a PNG.
 
 Example
 -------
 >>> import numpy as np
 >>> def plot_sigmoid(ax, scale=1.0, shift=0.0):
+...     "The sigmoid of scale * (z - shift)."
 ...     z = np.linspace(-6, 6, 200)
 ...     ax.plot(z, 1 / (1 + np.exp(-scale * (z - shift))))
 ...     ax.set(xlabel="z", ylabel="sigmoid(z)")
->>> fig = explore(plot_sigmoid, scale=(0.5, 4.0, 0.5), shift=(-2.0, 2.0, 0.5))
+>>> ex = explore(plot_sigmoid, scale=(0.5, 4.0, 0.5), shift=(-2.0, 2.0, 0.5))
+>>> len(ex.frames) <= MAX_FRAMES
+True
 
 When is the page static?
 ------------------------
@@ -25,15 +34,35 @@ or when ipywidgets is not installed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import inspect
+import io
+import json
+import math
 import numbers
 import os
 from typing import Any, Callable
 
-__all__ = ["explore", "static_mode", "STATIC_PANELS"]
+__all__ = ["explore", "static_mode", "Explorer", "Frame", "MAX_FRAMES"]
 
-#: How many panels the static strip shows when ``plot_fn`` draws into ``ax``.
-STATIC_PANELS = 3
+#: At most this many frames per explorer in the book: a frame is a PNG of
+#: about 15-60 kB, embedded in the page.
+MAX_FRAMES = 40
+#: Frames are drawn at this many times the figure's dpi and shown at
+#: 1 / FRAME_DENSITY of their pixel size, like the book's other (retina) figures.
+FRAME_DENSITY = 2
+#: ... but no frame is drawn wider than this many pixels: twice the book's
+#: 688-px column, which is all a high-density screen can show of it.
+MAX_FRAME_PIXELS = 1376
+#: An explorer whose frames would weigh more than this many bytes (the
+#: starting frame's PNG times the number of frames) draws them at a lower
+#: density, down to 1 pixel per CSS px: a page stays a few MB at most.
+MAX_EXPLORER_BYTES = 1_500_000
+#: Fewest values a control keeps when the grid must shrink, before it drops to
+#: its starting value alone: a slider needs its two ends and a middle.
+_FLOOR = {"range": 3, "options": 2, "bool": 2, "widget": 1}
 
 _ENV_VAR = "COURSE_BOOK_BUILD"
 
@@ -60,7 +89,7 @@ def _ipywidgets_available() -> bool:
 
 
 def static_mode() -> bool:
-    """Return True when :func:`explore` should draw a static figure.
+    """Return True when :func:`explore` should pre-draw frames (an :class:`Explorer`).
 
     Static when ``$COURSE_BOOK_BUILD`` is set (not ``""`` or ``"0"``), when no
     Jupyter kernel is running, or when ipywidgets cannot be imported.
@@ -74,7 +103,7 @@ def static_mode() -> bool:
 # Controls: (min, max[, step]) tuples, lists of options, bools or widgets
 # ---------------------------------------------------------------------------
 class _Control:
-    """One parsed control: its kind, its default value and the values a strip shows."""
+    """One parsed control: its kind, its default value and every value it can take."""
 
     def __init__(self, name, kind, default, *, low=None, high=None, step=None,
                  options=None, widget=None, log_base=None):
@@ -84,23 +113,42 @@ class _Control:
         # A FloatLogSlider's min/max/step are exponents of this base.
         self.log_base = log_base
 
-    def strip_values(self, num_panels: int) -> list:
-        """A few representative values, for the static strip of panels."""
+    def all_values(self) -> list:
+        """Every value the live control can take (ranges: every step)."""
         if self.kind == "range":
-            values = [self.low + (self.high - self.low) * i / (num_panels - 1)
-                      for i in range(num_panels)] if num_panels > 1 else [self.default]
-            values = [_snap(v, self.low, self.high, self.step) for v in values]
+            count = int(math.floor((self.high - self.low) / self.step + 1e-9)) + 1
+            values = [_snap(self.low + i * self.step, self.low, self.high, self.step)
+                      for i in range(count)]
             if self.log_base is not None:
                 values = [float(self.log_base ** v) for v in values]
-        elif self.kind in ("options", "bool"):
-            values = list(self.options)[:num_panels]
-        else:  # a widget we know nothing about: show its current value only
-            values = [self.default]
-        unique = []
-        for v in values:
-            if not any(v == u for u in unique):
-                unique.append(v)
-        return unique
+            return values
+        if self.kind == "bool":
+            return [False, True]
+        if self.kind == "options":
+            return list(self.options)
+        return [self.default]  # a widget we know nothing about: its value only
+
+    def index_of(self, value, values) -> int:
+        """Index of the entry of ``values`` nearest to ``value`` (numbers) or
+        equal to it (options); ValueError if there is none."""
+        if self.kind == "range":
+            if not _is_number(value):
+                raise ValueError(f"control {self.name!r}: expected a number, got {value!r}.")
+            if self.log_base is not None and value > 0:
+                return min(range(len(values)),
+                           key=lambda i: abs(math.log(values[i]) - math.log(value)))
+            return min(range(len(values)), key=lambda i: abs(values[i] - value))
+        for i, v in enumerate(values):
+            if v is value or _equal(v, value):
+                return i
+        raise ValueError(f"control {self.name!r}: {value!r} is not one of {values!r}.")
+
+
+def _equal(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. arrays compare elementwise
+        return False
 
 
 def _is_number(v) -> bool:
@@ -113,7 +161,7 @@ def _snap(value, low, high, step):
     snapped = min(max(snapped, low), high)
     if all(isinstance(v, numbers.Integral) for v in (low, high, step)):
         return int(snapped)
-    # Keep 0.30000000000000004 out of panel titles and slider labels.
+    # Keep 0.30000000000000004 out of titles and slider labels.
     return float(round(snapped, 12))
 
 
@@ -186,6 +234,81 @@ def _check_signature(plot_fn: Callable, controls: dict) -> tuple[inspect.Signatu
 
 
 # ---------------------------------------------------------------------------
+# The grid of frames: which values of each control get drawn
+# ---------------------------------------------------------------------------
+def _frame_counts(sizes: list[int], kinds: list[str], max_frames: int,
+                  count_for: Callable[[int, int], int] | None = None) -> list[int]:
+    """How many values each control keeps so that their product is at most
+    ``max_frames``.
+
+    The control with the most values gives some up (the later control on a
+    tie: the first controls are usually the main ones), down to its floor
+    (:data:`_FLOOR`: a slider keeps three values), then, if that is still too
+    many, down to its starting value alone; then the first controls take
+    back what still fits. ``count_for(i, n)`` is how many values control
+    ``i`` really keeps when it may keep ``n`` (default ``n``).
+    """
+    count_for = count_for or (lambda i, n: min(n, sizes[i]))
+
+    def fewer(i):
+        return count_for(i, counts[i] - 1)
+
+    def more(i):
+        return next((m for n in range(counts[i] + 1, sizes[i] + 1)
+                     if (m := count_for(i, n)) > counts[i]), counts[i])
+
+    counts = list(sizes)
+    for floors in ([min(s, _FLOOR[k]) for s, k in zip(sizes, kinds)], [1] * len(sizes)):
+        while math.prod(counts) > max_frames:
+            free = [i for i, c in enumerate(counts) if c > 1 and fewer(i) >= floors[i]]
+            if not free:
+                break
+            i = max(free, key=lambda i: (counts[i], i))
+            counts[i] = fewer(i)
+    for i in range(len(counts)):
+        while (grown := more(i)) > counts[i] and \
+                math.prod(counts) // counts[i] * grown <= max_frames:
+            counts[i] = grown
+    return counts
+
+
+def _even_steps(size: int, count: int, keep: int) -> list[int]:
+    """At most ``count`` indices of ``range(size)`` that include ``keep`` and
+    are evenly spaced (a slider's steps stay equal): as many as fit, and of
+    those the ones that span most of the range."""
+    if count >= size:
+        return list(range(size))
+    best = [keep]
+    for stride in range(1, size):
+        picks = list(range(keep % stride, size, stride))
+        if len(picks) <= count and (len(picks), picks[-1] - picks[0]) > (
+                len(best), best[-1] - best[0]):
+            best = picks
+    return best
+
+
+def _spread(size: int, count: int, keep: int) -> list[int]:
+    """``count`` indices out of ``range(size)``, evenly spread, both ends
+    included when count >= 2, and always ``keep`` (the starting value)."""
+    if count >= size:
+        return list(range(size))
+    if count <= 1:
+        return [keep]
+    picks = sorted({round(i * (size - 1) / (count - 1)) for i in range(count)})
+    if keep not in picks:
+        inner = [p for p in picks if p not in (0, size - 1)] or picks
+        picks[picks.index(min(inner, key=lambda p: (abs(p - keep), p)))] = keep
+    return sorted(picks)
+
+
+def _label(value) -> str:
+    """How a value is written on a control and in alt text."""
+    if _is_number(value):
+        return f"{value:g}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------
 # Drawing
 # ---------------------------------------------------------------------------
 def _figure_of(result, fallback):
@@ -209,35 +332,246 @@ def _draw_once(plot_fn, takes_ax, values):
     return _figure_of(plot_fn(**values), plt.gcf)
 
 
-def _draw_strip(plot_fn, control, defaults, num_panels):
-    import matplotlib.pyplot as plt
-
-    values = control.strip_values(num_panels)
-    # Small panels: the strip is shrunk to the page's width, and 3.2 inches
-    # a panel keeps tick labels readable after that.
-    fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values), 3.0),
-                             layout="constrained", squeeze=False)
-    for ax, value in zip(axes[0], values):
-        plot_fn(ax=ax, **{**defaults, control.name: value})
-        label = f"{control.name} = {value:g}" if _is_number(value) else f"{control.name} = {value}"
-        title = ax.get_title()
-        ax.set_title(f"{title}\n({label})" if title else label)
-    return fig
+def _png_of(fig, density: float | None = None) -> tuple[bytes, float]:
+    """The figure as a PNG at ``density`` (default FRAME_DENSITY) times its
+    dpi (like the inline backend's retina PNGs; less for a figure wider than
+    MAX_FRAME_PIXELS), in 256 colours when that is smaller, with the text
+    record course_lib.bookfigures writes kept; and its pixels per CSS px."""
+    density = FRAME_DENSITY if density is None else density
+    density = min(density, MAX_FRAME_PIXELS / (fig.get_figwidth() * fig.dpi))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=density * fig.dpi, bbox_inches="tight")
+    return _smaller_png(buffer.getvalue()), density
 
 
-def _static(plot_fn, takes_ax, parsed, defaults):
-    import matplotlib.pyplot as plt
+def _smaller_png(data: bytes) -> bytes:
+    """A palette PNG (at most 256 colours, no dithering) when it is smaller:
+    plots are mostly flat colours, and anti-aliased edges barely change."""
+    try:
+        from PIL import Image, PngImagePlugin
+    except ImportError:
+        return data
+    with Image.open(io.BytesIO(data)) as im:
+        text = dict(getattr(im, "text", {}) or {})
+        # Over white, as the page shows it (a transparent figure background
+        # would turn black without an alpha channel).
+        rgba = im.convert("RGBA")
+        rgb = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    small = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                         dither=Image.Dither.NONE)
+    info = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        info.add_text(key, value)
+    out = io.BytesIO()
+    small.save(out, format="png", optimize=True, pnginfo=info)
+    return out.getvalue() if out.tell() < len(data) else data
 
-    if takes_ax and parsed and STATIC_PANELS > 1:
-        fig = _draw_strip(plot_fn, parsed[0], defaults, STATIC_PANELS)
-    else:
-        fig = _draw_once(plot_fn, takes_ax, defaults)
-    # The cell shows the returned figure; closing it stops the inline backend
-    # from showing it a second time when the cell ends.
-    plt.close(fig)
-    return fig
+
+def _summary_of(plot_fn) -> str:
+    """What the plot shows, for alt text: the first paragraph of plot_fn's
+    docstring, else its name."""
+    doc = inspect.getdoc(plot_fn) or ""
+    first = " ".join(doc.strip().split("\n\n")[0].split())
+    return first or getattr(plot_fn, "__name__", "plot").replace("_", " ").strip()
 
 
+class Frame:
+    """One pre-drawn frame: its control values, PNG, size in CSS px and alt text."""
+
+    def __init__(self, values: dict, png: bytes, alt: str, density: float = FRAME_DENSITY):
+        self.values, self.png, self.alt = values, png, alt
+        from PIL import Image
+
+        with Image.open(io.BytesIO(png)) as im:
+            pixels = im.size
+        self.width = round(pixels[0] / density)
+        self.height = round(pixels[1] / density)
+
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+    def __repr__(self):
+        return f"<Frame {self.values} {self.width}x{self.height} px, {len(self.png)} bytes>"
+
+
+class Explorer:
+    """What :func:`explore` returns outside a kernel: frames over a grid of values.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+        The plot at the starting values (closed, so pyplot does not show it
+        again).
+    values : dict[str, list]
+        For each control, the values that have frames, in order.
+    start : dict[str, Any]
+        The starting value of each control (always one with frames).
+    frames : list[Frame]
+        One per combination of ``values``, the last control varying fastest.
+
+    In a notebook the explorer shows as HTML (``_repr_html_``: the frames,
+    native controls and ``book/_static/explore.js``, which switches frames)
+    or, where HTML is not shown, as the starting frame (``_repr_png_``).
+    """
+
+    def __init__(self, plot_fn, takes_ax, parsed, max_frames=None):
+        import itertools
+
+        import matplotlib.pyplot as plt
+
+        max_frames = MAX_FRAMES if max_frames is None else max_frames
+        self.plot_fn, self._takes_ax, self._controls = plot_fn, takes_ax, parsed
+        self.summary = _summary_of(plot_fn)
+        full = [c.all_values() for c in parsed]
+        starts = [c.index_of(c.default, vals) for c, vals in zip(parsed, full)]
+        kinds = [c.kind for c in parsed]
+
+        def picks(i, count):
+            size, keep = len(full[i]), starts[i]
+            if kinds[i] == "range" and count >= 4:
+                # Equal steps; with three values or fewer, the two ends and
+                # the start say more.
+                return _even_steps(size, count, keep)
+            return _spread(size, count, keep)
+
+        counts = _frame_counts([len(v) for v in full], kinds, max_frames,
+                               lambda i, count: len(picks(i, count)))
+        self.values = {c.name: [full[i][j] for j in picks(i, counts[i])]
+                       for i, c in enumerate(parsed)}
+        self.start = {c.name: vals[s] for c, vals, s in zip(parsed, full, starts)}
+        start = self._key(self.start)
+        names = list(self.values)
+        combos = list(itertools.product(*(range(len(self.values[n])) for n in names)))
+        # The starting frame first: its size sets the density of all frames,
+        # so that the explorer's PNGs stay within MAX_EXPLORER_BYTES.
+        self.figure = _draw_once(plot_fn, takes_ax, self.start)
+        # Closed, so the inline backend does not show it a second time when
+        # the cell ends (and likewise every frame below).
+        plt.close(self.figure)
+        png, density = _png_of(self.figure)
+        expected = len(png) * len(combos)
+        if expected > MAX_EXPLORER_BYTES:
+            # A PNG's size goes roughly with its number of pixels.
+            density = max(1.0, density * math.sqrt(MAX_EXPLORER_BYTES / expected))
+            png, density = _png_of(self.figure, density)
+        self.frames = []
+        self._index = {}
+        for combo in combos:
+            values = {n: self.values[n][i] for n, i in zip(names, combo)}
+            if combo != start:
+                fig = _draw_once(plot_fn, takes_ax, values)
+                plt.close(fig)
+                png, _ = _png_of(fig, density)
+            else:
+                png, _ = _png_of(self.figure, density)
+            self._index[combo] = len(self.frames)
+            self.frames.append(Frame(values, png, self.alt_text(values), density))
+
+    def _key(self, values: dict) -> tuple:
+        """The frame's index in each control's list of values."""
+        return tuple(c.index_of(values[c.name], self.values[c.name])
+                     for c in self._controls)
+
+    # -- looking frames up -------------------------------------------------
+    def snap(self, **values) -> dict:
+        """The frame values nearest to ``values`` (the others at their start)."""
+        unknown = [n for n in values if n not in self.values]
+        if unknown:
+            raise TypeError(f"no control named {unknown[0]!r}; "
+                            f"the controls are {list(self.values)}.")
+        snapped = {}
+        for c in self._controls:
+            vals = self.values[c.name]
+            value = values.get(c.name, self.start[c.name])
+            snapped[c.name] = vals[c.index_of(value, vals)]
+        return snapped
+
+    def frame(self, **values) -> Frame:
+        """The frame a reader sees with the controls at (or nearest to) ``values``."""
+        return self.frames[self._index[self._key(self.snap(**values))]]
+
+    def draw(self, **values):
+        """A new matplotlib Figure at ``values`` (any values, not only the
+        frames'; the others at their start)."""
+        import matplotlib.pyplot as plt
+
+        fig = _draw_once(self.plot_fn, self._takes_ax, {**self.start, **values})
+        plt.close(fig)
+        return fig
+
+    def alt_text(self, values: dict) -> str:
+        settings = ", ".join(f"{n} = {_label(v)}" for n, v in values.items())
+        return f"{self.summary.rstrip('.')} ({settings})." if settings else self.summary
+
+    # -- display ------------------------------------------------------------
+    def __repr__(self):
+        sizes = ", ".join(f"{n} ({len(v)})" for n, v in self.values.items())
+        name = getattr(self.plot_fn, "__name__", "plot")
+        return f"<Explorer of {name}: {len(self.frames)} frames over {sizes or 'nothing'}>"
+
+    def _repr_png_(self):
+        first = self.frame()
+        return first.png, {"width": first.width, "height": first.height}
+
+    def _repr_html_(self):
+        return self.html()
+
+    def html(self) -> str:
+        """The explorer as HTML: the frames (only the starting one shown) and
+        the controls (hidden until book/_static/explore.js wires them up)."""
+        esc = html.escape
+        moving = [n for n in self.values if len(self.values[n]) > 1]
+        start = self.frame()
+        digest = hashlib.sha1(b"".join(hashlib.sha1(f.png).digest()
+                                       for f in self.frames)).hexdigest()[:10]
+        imgs = []
+        for f in self.frames:
+            key = ",".join(str(i) for c, i in zip(self._controls, self._key(f.values))
+                           if c.name in moving)
+            hidden = "" if f is start else " hidden"
+            imgs.append(f'<img class="course-explorer-frame" src="{f.data_uri()}" '
+                        f'width="{f.width}" height="{f.height}" alt="{esc(f.alt)}" '
+                        f'lang="en" data-frame="{key}"{hidden}>')
+        controls = []
+        for c in self._controls:
+            vals = self.values[c.name]
+            at = start.values[c.name]
+            i = c.index_of(at, vals)
+            name = f'<span class="course-explorer-name">{esc(c.name)}</span>'
+            if len(vals) == 1:
+                controls.append(f'<span class="course-explorer-control course-explorer-fixed">'
+                                f'{name} <span>= {esc(_label(at))}</span></span>')
+            elif c.kind == "bool":
+                on, off = c.index_of(True, vals), c.index_of(False, vals)
+                checked = " checked" if at else ""
+                controls.append(
+                    f'<span class="course-explorer-control"><label><input type="checkbox" '
+                    f'data-control="{esc(c.name)}" data-on="{on}" data-off="{off}"{checked}> '
+                    f'{name}</label></span>')
+            elif c.kind == "range":
+                labels = esc(json.dumps([_label(v) for v in vals]))
+                controls.append(
+                    f'<span class="course-explorer-control"><label>{name} '
+                    f'<input type="range" min="0" max="{len(vals) - 1}" step="1" '
+                    f'value="{i}" data-control="{esc(c.name)}" data-labels="{labels}" '
+                    f'aria-valuetext="{esc(_label(at))}"></label> '
+                    f'<output aria-hidden="true">{esc(_label(at))}</output></span>')
+            else:
+                options = "".join(
+                    f'<option value="{j}"{" selected" if j == i else ""}>'
+                    f'{esc(_label(v))}</option>' for j, v in enumerate(vals))
+                controls.append(
+                    f'<span class="course-explorer-control"><label>{name} '
+                    f'<select data-control="{esc(c.name)}">{options}</select></label></span>')
+        return (f'<div class="course-explorer" id="course-explorer-{digest}">'
+                f'<div class="course-explorer-frames">{"".join(imgs)}</div>'
+                f'<div class="course-explorer-controls" hidden>{"".join(controls)}</div>'
+                f'</div>')
+
+
+# ---------------------------------------------------------------------------
+# Live widgets (a Jupyter kernel)
+# ---------------------------------------------------------------------------
 def _make_widget(control: _Control):
     import ipywidgets as widgets
 
@@ -271,7 +605,7 @@ def _live(plot_fn, takes_ax, parsed):
     return widgets.interactive(redraw, **{c.name: _make_widget(c) for c in parsed})
 
 
-def explore(plot_fn: Callable, **controls):
+def explore(plot_fn: Callable, *, max_frames: int | None = None, **controls):
     """Show ``plot_fn`` with a slider or drop-down for each of its parameters.
 
     Parameters
@@ -280,7 +614,8 @@ def explore(plot_fn: Callable, **controls):
         Draws one figure with matplotlib. It either takes an ``ax`` argument
         (an Axes to draw into, which :func:`explore` creates) or draws on the
         current figure / returns a ``Figure``. Every parameter without a default
-        must be given a control.
+        must be given a control. The first paragraph of its docstring, with
+        the control values, is the alt text of the book's frames.
     **controls
         One per parameter of ``plot_fn`` to explore:
 
@@ -292,16 +627,25 @@ def explore(plot_fn: Callable, **controls):
 
         The starting value is ``plot_fn``'s own default when it has one (and it
         lies in the range), else the middle of the range or the first option.
+    max_frames : int, optional
+        The most frames the book's explorer may have (default
+        :data:`MAX_FRAMES`); ignored by the live widgets. Each frame adds its
+        PNG (typically 15-60 kB) to the page.
 
     Returns
     -------
-    ipywidgets.interactive or matplotlib.figure.Figure
+    ipywidgets.interactive or Explorer
         Live (a Jupyter kernel, ``$COURSE_BOOK_BUILD`` unset): the widget box,
-        which shows itself when it is the last value of a cell. Static (the
-        book build, scripts, tests): the figure, drawn at the starting values;
-        if ``plot_fn`` takes ``ax``, a strip of ``STATIC_PANELS`` panels over
-        the first control's range instead, the other controls at their
-        starting values.
+        which shows itself when it is the last value of a cell and redraws on
+        every change. Static (the book build, scripts, tests): an
+        :class:`Explorer` with ``plot_fn`` already drawn over a grid of the
+        controls' values: every value of each control while the grid has at
+        most ``max_frames`` frames, else evenly spread values (always the
+        ends and the starting value) of the controls with the most values.
+        It shows as HTML frames with native controls (switched by
+        ``book/_static/explore.js``), else as its starting frame (PNG);
+        ``.figure`` is the matplotlib Figure at the starting values,
+        ``.frames`` the PNG frames, ``.draw(**values)`` draws a new Figure.
 
     Raises
     ------
@@ -309,8 +653,12 @@ def explore(plot_fn: Callable, **controls):
         A control names no parameter of ``plot_fn``, a required parameter has
         no control, or a control is of an unsupported type.
     ValueError
-        A range is empty or has a non-positive step, an option list is empty.
+        A range is empty or has a non-positive step, an option list is empty,
+        or ``max_frames`` is below 1.
     """
+    if max_frames is not None and not (isinstance(max_frames, numbers.Integral)
+                                       and max_frames >= 1):
+        raise ValueError(f"max_frames must be a whole number of at least 1, got {max_frames!r}.")
     sig, takes_ax = _check_signature(plot_fn, controls)
     parsed = [
         _parse_control(name, spec,
@@ -319,6 +667,5 @@ def explore(plot_fn: Callable, **controls):
         for name, spec in controls.items()
     ]
     if static_mode():
-        defaults = {c.name: c.default for c in parsed}
-        return _static(plot_fn, takes_ax, parsed, defaults)
+        return Explorer(plot_fn, takes_ax, parsed, max_frames)
     return _live(plot_fn, takes_ax, parsed)

@@ -580,6 +580,7 @@ def measure_figures(browser, server, size):
         context, tab = open_at(browser, f"{server}/{page}", SCREEN_SIZES[size])
         try:
             boxes = tab.evaluate(FIGURE_BOXES)
+            frames = tab.evaluate(EXPLORER_FRAME_BOXES)
         finally:
             context.close()
         for i, box in enumerate(boxes, 1):
@@ -592,6 +593,19 @@ def measure_figures(browser, server, size):
             scale = box["shown"] / png_width
             rows.append({"page": page, "figure": i, "section": box["section"],
                          "file": path.name, "png_px": png_width, "natural_css_px": box["natural"],
+                         "shown_px": round(box["shown"]), "measured": measured,
+                         "min_text_px": round(low * scale, 1), "median_text_px": round(mid * scale, 1)})
+        # Every frame of every explorer (issue 19), as it shows when the
+        # reader moves the controls to it: PNGs in data: URIs.
+        for box in frames:
+            low, mid, png_width, measured = figure_text(io.BytesIO(data_uri_bytes(box["src"])))
+            if low is None or box["shown"] < 1:
+                continue
+            scale = box["shown"] / png_width
+            rows.append({"page": page, "figure": f"{box['figure']} frame {box['frame']}",
+                         "section": box["section"], "file": "explorer:" + hashlib.sha1(
+                             box["src"].encode()).hexdigest()[:16],
+                         "png_px": png_width, "natural_css_px": box["natural"],
                          "shown_px": round(box["shown"]), "measured": measured,
                          "min_text_px": round(low * scale, 1), "median_text_px": round(mid * scale, 1)})
     return rows
@@ -836,3 +850,214 @@ def test_binder_settings_open_a_chapter_as_a_notebook(browser, tmp_path):
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+# ---------------------------------------------------------------------------
+# Explorers (issue 19): explore() draws its figure over a grid of values when
+# the book is built; book/_static/explore.js shows the frame that matches the
+# controls (course_lib/widgets.py).
+# ---------------------------------------------------------------------------
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+
+EXPLORER_PAGES = [p for p in CONTENT_PAGES
+                  if "course-explorer-frames" in (BUILD / p).read_text(encoding="utf-8")]
+
+
+def data_uri_bytes(uri: str) -> bytes:
+    head, _, data = uri.partition(",")
+    assert head.endswith(";base64"), head[:40]
+    return base64.b64decode(data)
+
+
+# Every frame of every explorer in a cell output, each shown in turn (as the
+# controls would), with the width it is drawn at; the page is left as it was.
+EXPLORER_FRAME_BOXES = r"""() => {
+    const figures = [...document.querySelectorAll('div.cell_output img')];
+    return [...document.querySelectorAll('div.cell_output .course-explorer')].flatMap(ex => {
+        const imgs = [...ex.querySelectorAll('img[data-frame]')];
+        const was = imgs.map(i => i.hidden);
+        const rows = imgs.map(img => {
+            imgs.forEach(i => { i.hidden = i !== img; });
+            return {src: img.getAttribute('src'), frame: img.getAttribute('data-frame'),
+                    figure: figures.indexOf(imgs[was.indexOf(false)]) + 1,
+                    section: img.closest('section[id]')?.id || '',
+                    natural: img.naturalWidth, shown: img.getBoundingClientRect().width};
+        });
+        imgs.forEach((i, k) => { i.hidden = was[k]; });
+        return rows;
+    });
+}"""
+
+# What a reader sees of each explorer: the frames drawn, the controls.
+EXPLORERS = r"""() => [...document.querySelectorAll('.course-explorer')].map(ex => {
+    const visible = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+    const shown = [...ex.querySelectorAll('img[data-frame]')].filter(visible);
+    return {ready: ex.hasAttribute('data-ready'),
+            frames: ex.querySelectorAll('img[data-frame]').length,
+            keys: [...ex.querySelectorAll('img[data-frame]')].map(i => i.getAttribute('data-frame')),
+            shown: shown.map(i => ({key: i.getAttribute('data-frame'), alt: i.alt,
+                                    src: i.getAttribute('src').length + ':' + i.getAttribute('src').slice(-120, -20),
+                                    loaded: i.complete && i.naturalWidth > 0})),
+            controls: [...ex.querySelectorAll('[data-control]')].map(c => ({
+                tag: c.tagName.toLowerCase(), type: c.type || '', name: c.getAttribute('data-control'),
+                value: c.value, checked: !!c.checked, visible: visible(c),
+                count: c.tagName === 'SELECT' ? c.options.length
+                     : c.type === 'range' ? Number(c.max) + 1 : 2,
+                valuetext: c.getAttribute('aria-valuetext'),
+                output: c.closest('.course-explorer-control')?.querySelector('output')?.textContent ?? null,
+                labels: c.getAttribute('data-labels')}))};
+})"""
+
+# An explorer's HTML parsed again by the browser inside a <figure> with a
+# caption, as MyST-NB wraps a cell output that has a `figure` option.
+IN_A_FIGURE = r"""index => {
+    const html = document.querySelectorAll('.course-explorer')[index].outerHTML;
+    const doc = new DOMParser().parseFromString(
+        '<figure>' + html + '<figcaption>caption</figcaption></figure>', 'text/html');
+    const fig = doc.body.firstElementChild;
+    return {body: [...doc.body.children].map(e => e.tagName.toLowerCase()),
+            figure: [...fig.children].map(e => e.tagName.toLowerCase() + '.' + e.className),
+            scripts: doc.querySelectorAll('script, link, iframe, object').length,
+            external: [...doc.querySelectorAll('[src], [href]')]
+                .map(e => e.getAttribute('src') || e.getAttribute('href'))
+                .filter(u => !u.startsWith('data:'))};
+}"""
+
+
+def explorer_state(page, index=0):
+    return page.evaluate(EXPLORERS)[index]
+
+
+def move(page, explorer_index, control_index, key):
+    """Focus one control of an explorer and press a key (as a keyboard user)."""
+    control = page.locator(".course-explorer").nth(explorer_index).locator(
+        "[data-control]").nth(control_index)
+    control.focus()
+    page.keyboard.press(key)
+
+
+@pytest.mark.parametrize("page", ["book/01_knn.html", "zh/01_knn.html"])
+def test_explorer_slider_changes_the_picture(visit, page):
+    """In both editions, does moving the k slider of chapter 1's explorer (with
+    the keyboard) show another frame, and does its label follow? Does the
+    drop-down switch frames too?"""
+    if page not in EXPLORER_PAGES:
+        pytest.skip(f"{page} is not built, or has no explorer")
+    v = visit(page)
+    before = explorer_state(v.page)
+    assert before["ready"], "explore.js did not set the explorer up"
+    assert len(before["shown"]) == 1 and before["shown"][0]["loaded"], before["shown"]
+    slider = next(i for i, c in enumerate(before["controls"]) if c["type"] == "range")
+    labels = json.loads(before["controls"][slider]["labels"])
+    start = int(before["controls"][slider]["value"])
+    assert before["controls"][slider]["output"] == labels[start]
+    move(v.page, 0, slider, "ArrowRight")
+    after = explorer_state(v.page)
+    assert int(after["controls"][slider]["value"]) == start + 1
+    assert after["controls"][slider]["output"] == labels[start + 1]
+    assert after["controls"][slider]["valuetext"] == labels[start + 1]
+    assert len(after["shown"]) == 1
+    assert after["shown"][0]["key"] != before["shown"][0]["key"]
+    assert after["shown"][0]["src"] != before["shown"][0]["src"], "the picture did not change"
+    assert f"k = {labels[start + 1]}" in after["shown"][0]["alt"]
+    move(v.page, 0, slider, "End")
+    end = explorer_state(v.page)
+    assert end["controls"][slider]["output"] == labels[-1]
+    menu = next(i for i, c in enumerate(end["controls"]) if c["tag"] == "select")
+    v.page.locator(".course-explorer").first.locator("[data-control]").nth(menu).select_option(
+        index=1)
+    switched = explorer_state(v.page)
+    assert switched["shown"][0]["src"] not in (end["shown"][0]["src"],)
+    assert switched["controls"][slider]["output"] == labels[-1]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    v.page.locator(".course-explorer").first.screenshot(
+        path=str(SHOTS / f"explorer-{page.replace('/', '_').removesuffix('.html')}.png"))
+    assert v.external == [] and v.console_errors == [], (v.external, v.console_errors)
+
+
+def test_explorer_works_from_disk(browser):
+    """Opened as a file (no server), does chapter 1's explorer switch frames?"""
+    page = "book/01_knn.html"
+    if page not in EXPLORER_PAGES:
+        pytest.skip(f"{page} is not built, or has no explorer")
+    context = browser.new_context(viewport=SCREEN_SIZES["1280px"])
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        errors = []
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto((BUILD / page).resolve().as_uri(), wait_until="load")
+        before = explorer_state(tab)
+        move(tab, 0, 0, "ArrowRight")
+        after = explorer_state(tab)
+        assert before["ready"] and after["shown"][0]["src"] != before["shown"][0]["src"]
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("page", EXPLORER_PAGES or [None], ids=EXPLORER_PAGES or ["no-build"])
+def test_every_explorer_has_working_controls(visit, page):
+    """On every page with explorers: is each one set up, with one frame shown,
+    a frame for every combination of its controls' values, at least one
+    control, each of which (moved to its other end, the menu to its last
+    option, the box ticked or not) shows another frame with matching alt
+    text, and does at least one of them change the picture? Does its HTML stay
+    whole inside a <figure> with a caption?"""
+    if page is None:
+        pytest.skip(f"no built explorer in {BUILD}: run `make book` first")
+    import math
+
+    v = visit(page)
+    v.page.evaluate(WAIT_FOR_IMAGES)
+    explorers = v.page.evaluate(EXPLORERS)
+    assert explorers, f"{page}: no explorer"
+    problems = []
+    for e, ex in enumerate(explorers):
+        where = f"{page} explorer {e + 1}"
+        if not ex["ready"] or len(ex["shown"]) != 1 or not ex["shown"][0]["loaded"]:
+            problems.append(f"{where}: not set up, or {len(ex['shown'])} frames shown")
+            continue
+        if not ex["controls"] or not all(c["visible"] for c in ex["controls"]):
+            problems.append(f"{where}: no control, or a hidden one: {ex['controls']}")
+            continue
+        if ex["frames"] != math.prod(c["count"] for c in ex["controls"]) or \
+                len(set(ex["keys"])) != ex["frames"]:
+            problems.append(f"{where}: {ex['frames']} frames for controls {ex['controls']}")
+        changed = []  # controls whose move changed the picture
+        for c, control in enumerate(ex["controls"]):
+            before = v.page.evaluate(EXPLORERS)[e]
+            key = "End" if control["type"] == "range" and control["value"] != str(
+                control["count"] - 1) else "Home" if control["type"] == "range" else None
+            if key:
+                move(v.page, e, c, key)
+            elif control["tag"] == "select":
+                loc = v.page.locator(".course-explorer").nth(e).locator("[data-control]").nth(c)
+                loc.select_option(index=0 if control["value"] != "0" else control["count"] - 1)
+            else:
+                move(v.page, e, c, "Space")
+            after = v.page.evaluate(EXPLORERS)[e]
+            moved = after["controls"][c]
+            if len(after["shown"]) != 1 or after["shown"][0]["key"] == before["shown"][0]["key"]:
+                problems.append(f"{where}: moving {control['name']} showed no other frame")
+            elif after["shown"][0]["src"] != before["shown"][0]["src"]:
+                changed.append(control["name"])
+            if moved["type"] == "range":
+                label = json.loads(moved["labels"])[int(moved["value"])]
+                if moved["output"] != label or f"{moved['name']} = {label}" not in \
+                        after["shown"][0]["alt"]:
+                    problems.append(f"{where}: {control['name']}: label {moved['output']!r}, "
+                                    f"alt {after['shown'][0]['alt']!r}, expected {label!r}")
+        # Two frames may be the same picture (a path that stops early draws
+        # the same for 100 and 300 steps), but not for every control.
+        if not changed:
+            problems.append(f"{where}: no control changed the picture")
+        parsed = v.page.evaluate(IN_A_FIGURE, e)
+        if parsed["body"] != ["figure"] or parsed["figure"] != [
+                "div.course-explorer", "figcaption."] or parsed["scripts"] or parsed["external"]:
+            problems.append(f"{where}: inside a <figure>, parsed as {parsed}")
+    assert problems == [], "\n".join(problems)
+    assert v.external == [] and v.console_errors == [], (v.external, v.console_errors)
