@@ -68,8 +68,11 @@ data: $(VENV)/.stamp-base system-deps
 	$(BIN)/python -m course_lib.data check
 
 # ---- Book -----------------------------------------------------------------
-# COURSE_BOOK_BUILD=1: course_lib.widgets draws static figures instead of
-# sliders (the kernels that execute the chapters inherit it). MPLBACKEND is
+# COURSE_BOOK_BUILD=1: course_lib.widgets draws each explorer's frames at
+# build time and shows them as HTML controls instead of live ipywidgets (the
+# kernels that execute the chapters inherit it). MATPLOTLIBRC: both editions'
+# kernels load book/matplotlibrc (course_lib.bookfigures), whatever their
+# working directory. MPLBACKEND is
 # unset for the build: the Agg exported above would keep plt.show() from
 # putting any figure into the pages; unset, each kernel uses the inline backend.
 # Sphinx cannot see that the glossary pages read book/glossary/*.yml through
@@ -78,7 +81,7 @@ data: $(VENV)/.stamp-base system-deps
 # The Chinese edition (book/zh/, the same code cells) is built next, into
 # _build/html/zh/, by book/build_zh.py: it reuses the English edition's
 # execution cache, so it adds Sphinx time but no chapter execution.
-BOOK_ENV := env -u MPLBACKEND COURSE_BOOK_BUILD=1 OPENBLAS_NUM_THREADS=1
+BOOK_ENV := env -u MPLBACKEND COURSE_BOOK_BUILD=1 OPENBLAS_NUM_THREADS=1 MATPLOTLIBRC=$(CURDIR)/book/matplotlibrc
 GLOSSARY_PAGES := _build/html/book/glossary.html:book/glossary.md _build/html/zh/glossary.html:book/zh/glossary.md
 book: $(VENV)/.stamp-base data
 	@for pair in $(GLOSSARY_PAGES); do html=$${pair%%:*}; page=$${pair#*:}; \

@@ -72,5 +72,5 @@ def test_figure_options_name_a_caption_and_alt_text(page, folder):
         assert str(figure.get("name", "")).startswith("fig-"), f"{where}: name it fig-..."
         assert figure.get("caption"), f"{where}: no caption"
         alt = str(image.get("alt", ""))
-        assert len(alt) >= 8 and "/" not in alt and not alt.endswith(".png"), \
+        assert len(alt) >= 6 and not re.fullmatch(r"\S+\.(png|jpe?g|svg|gif)", alt), \
             f"{where}: alt text {alt!r} does not describe the figure"
