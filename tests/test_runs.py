@@ -58,3 +58,13 @@ def test_an_interrupted_save_leaves_the_previous_run(tmp_path, monkeypatch):
         save_run(tmp_path / "r", {"command": "c"}, a=np.ones(5))
     np.testing.assert_array_equal(load_run(tmp_path / "r")["a"], np.zeros(3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.npz"]
+
+
+def test_stored_files_get_the_usual_permissions(tmp_path):
+    import os
+    old = os.umask(0o022)
+    try:
+        save_run(tmp_path / "r", {"command": "c"}, a=np.zeros(2))
+    finally:
+        os.umask(old)
+    assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o644"}
