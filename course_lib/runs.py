@@ -102,8 +102,13 @@ def save_run(path, meta: dict, **arrays) -> StoredRun:
     return StoredRun(clean, record)
 
 
-def load_run(path) -> StoredRun:
+def load_run(path, sha256: str | None = None) -> StoredRun:
     """Read a run written by :func:`save_run`, after checking its SHA-256.
+
+    ``sha256``, when given (the whole digest or its first 12+ hex digits), is
+    the run the caller was written about: a run exported again since (a new
+    checksum) is refused, so a page whose outputs are cached by its code
+    never shows figures of one run beside prose written about another.
 
     Raises
     ------
@@ -133,6 +138,14 @@ def load_run(path) -> StoredRun:
         raise ValueError(f"{npz_path} has SHA-256 {digest[:12]}..., its record {json_path.name} "
                          f"says {str(meta.get('sha256'))[:12]}...: the file was changed or only "
                          f"partly copied{redo}")
+    if sha256 is not None:
+        expected = sha256.strip().lower()
+        if len(expected) < 12:
+            raise ValueError("sha256= needs at least the first 12 hex digits of the digest")
+        if not digest.startswith(expected):
+            raise ValueError(f"{npz_path} is the run {digest[:12]}..., the caller expects "
+                             f"{expected[:12]}...: the run was exported again; check what "
+                             f"loads it against the new run and update the expected sha256")
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         arrays = {name: npz[name] for name in npz.files}
     return StoredRun(arrays, meta)

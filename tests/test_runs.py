@@ -68,3 +68,13 @@ def test_stored_files_get_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert {oct(p.stat().st_mode & 0o777) for p in tmp_path.iterdir()} == {"0o644"}
+
+
+def test_a_caller_can_pin_the_run_it_was_written_about(tmp_path):
+    saved = save_run(tmp_path / "r", {"command": "c"}, a=np.zeros(2))
+    digest = saved.meta["sha256"]
+    assert load_run(tmp_path / "r", sha256=digest[:12].upper()).meta["sha256"] == digest
+    with pytest.raises(ValueError, match="exported again"):
+        load_run(tmp_path / "r", sha256="0" * 16)
+    with pytest.raises(ValueError, match="at least the first 12"):
+        load_run(tmp_path / "r", sha256=digest[:6])
