@@ -1,4 +1,6 @@
 """Shared test helpers: one line checks a layer's backward pass."""
+import re
+
 import numpy as np
 
 from course_lib.gradcheck import eval_numerical_gradient_array
@@ -105,3 +107,10 @@ def gradient_error(numeric, analytic):
     scale = max(float(np.max(np.abs(numeric))), float(np.max(np.abs(analytic))),
                 np.finfo(np.float64).tiny)
     return float(np.max(np.abs(numeric - analytic))) / scale
+
+
+def describes_a_figure(alt):
+    """Is ``alt`` words that say what a figure shows, not a file name, an
+    image path or an address (Sphinx's default alt text is the path)?"""
+    alt = str(alt).strip()
+    return len(alt) >= 6 and not re.search(r"^\S+\.(png|jpe?g|svg|gif)$|^_images/|^https?://", alt)

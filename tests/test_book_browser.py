@@ -18,12 +18,13 @@ import http.server
 import io
 import json
 import os
-import re
 import threading
 import urllib.parse
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import describes_a_figure
 
 pytestmark = pytest.mark.browser
 
@@ -664,12 +665,6 @@ FIGURE_LABELS = r"""() => [...document.querySelectorAll('div.cell_output img')].
     section: img.closest('section[id]')?.id || '', alt: img.getAttribute('alt') || '',
     number: img.closest('figure')?.querySelector('figcaption .caption-number')?.textContent || '',
     caption: img.closest('figure')?.querySelector('figcaption .caption-text')?.textContent || ''}))"""
-
-
-def describes_a_figure(alt):
-    """Alt text that is words, not a file name or path (Sphinx's default alt)."""
-    alt = alt.strip()
-    return len(alt) >= 6 and not re.search(r"^\S+\.(png|jpe?g|svg|gif)$|^_images/|^https?://", alt)
 
 
 def test_figures_have_numbered_captions_and_alt_text(browser, server):

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import describes_a_figure
+
 BOOK = Path(__file__).resolve().parents[1] / "book"
 # The code area of a chapter holds 78 characters in a 1280-px browser window
 # (measured in Chromium with the book's theme and the 13.5-px code type set in
@@ -72,5 +74,5 @@ def test_figure_options_name_a_caption_and_alt_text(page, folder):
         assert str(figure.get("name", "")).startswith("fig-"), f"{where}: name it fig-..."
         assert figure.get("caption"), f"{where}: no caption"
         alt = str(image.get("alt", ""))
-        assert len(alt) >= 6 and not re.fullmatch(r"\S+\.(png|jpe?g|svg|gif)", alt), \
+        assert describes_a_figure(alt), \
             f"{where}: alt text {alt!r} does not describe the figure"
