@@ -76,3 +76,26 @@ def test_figure_options_name_a_caption_and_alt_text(page, folder):
         alt = str(image.get("alt", ""))
         assert describes_a_figure(alt), \
             f"{where}: alt text {alt!r} does not describe the figure"
+
+
+@pytest.mark.parametrize("target, ok", [("Assignment 1 <a1_knn_linear>", True), ("a9_nothing", False)])
+def test_assignment_role_links_the_released_notebook_or_fails_the_build(tmp_path, target, ok):
+    """{assignment}`Title <folder>` (book/_ext/course_launch.py) links to the
+    folder's notebook on GitHub; a folder that does not exist is an error."""
+    from sphinx.cmd.build import build_main
+
+    (tmp_path / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(BOOK / '_ext')!r})\n"
+        "extensions = ['myst_parser', 'course_launch']\n"
+        "html_theme_options = {'repository_url': 'https://github.com/o/r', "
+        "'repository_branch': 'main'}\nsuppress_warnings = ['config']\n")
+    (tmp_path / "index.md").write_text(f"# T\n\nPractise it: {{assignment}}`{target}`.\n")
+    warnings = tmp_path / "warnings.txt"
+    build_main(["-q", "-b", "html", "-w", str(warnings), str(tmp_path), str(tmp_path / "_b")])
+    html = (tmp_path / "_b" / "index.html").read_text(encoding="utf-8")
+    link = ('href="https://github.com/o/r/blob/main/assignments/a1_knn_linear/'
+            'a1_knn_linear.ipynb">Assignment 1</a>')
+    if ok:
+        assert link in html and "assignment" not in warnings.read_text()
+    else:
+        assert "assignments/a9_nothing/a9_nothing.ipynb does not exist" in warnings.read_text()

@@ -24,9 +24,12 @@ the chapter's execution came from the cache (see restore_cached_outputs).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
+
+from docutils import nodes
 
 COLAB_TEXT = "Colab"
 
@@ -112,10 +115,6 @@ def assignment_url(repository_url: str, branch: str, name: str) -> str:
 
 def assignment_role(name, rawtext, text, lineno, inliner, options=None, content=None):
     """``{assignment}`Title <folder>``` (or just ``folder``): a link to that assignment."""
-    import re
-
-    from docutils import nodes
-
     m = re.fullmatch(r"\s*(.*?)\s*<([\w-]+)>\s*", text, re.S)
     title, folder = (m.group(1), m.group(2)) if m else (text.strip(), text.strip())
     notebook = ROOT / "assignments" / folder / f"{folder}.ipynb"
