@@ -8,9 +8,11 @@ split by jieba) and its own labels, while sharing everything else:
 - configuration: _config.yml with _config.zh.yml merged over it;
 - execution: the English edition's jupyter-cache (_build/.jupyter_cache).
   jupyter-cache matches a notebook by the hash of its code cells (source and
-  cell metadata) and kernelspec, not by its path, and the Chinese pages' code
-  cells are the English ones byte for byte (tests/test_book_zh.py), so every
-  chapter reuses the outputs of the English build instead of running again;
+  cell metadata, less the figure captions and alt text: book/_ext/cache_keys.py)
+  and kernelspec, not by its path, and the Chinese pages' code cells are the
+  English ones byte for byte but for those two translated options
+  (tests/test_book_zh.py), so every chapter reuses the outputs of the English
+  build instead of running again;
 - static files and templates: book/_static/, book/_templates/.
 
 It is built in _build/zh/ (html/, doctrees, the executed notebooks that
