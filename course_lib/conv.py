@@ -36,7 +36,7 @@ from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["conv_output_size", "conv_forward_naive", "conv_backward_naive",
            "conv_forward_fast", "conv_backward_fast", "conv_param_grads_fast",
-           "set_num_threads", "get_num_threads"]
+           "set_num_threads", "get_num_threads", "network_pass"]
 
 
 def conv_output_size(size, filter_size, stride=1, pad=0, dilation=1):
@@ -325,6 +325,24 @@ def _single_blas_thread():
         except Exception:   # not installed (or broken): leave BLAS alone
             _blas = False
     return _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext()
+
+
+def network_pass():
+    """Context for one pass (forward, or forward and backward) of a network
+    made of these layers: with several threads (:func:`get_num_threads`),
+    BLAS runs on one thread inside it; with one, it does nothing.
+
+    Our layers run their own threads, each multiplying with one BLAS thread
+    (see ``_single_blas_thread``). A product elsewhere in the network (its
+    fully connected layers, say) would otherwise use BLAS's threads, and
+    OpenBLAS's workers keep spinning on their cores for about 0.1 s after
+    each such product, waiting for more: long enough to take a core from our
+    threads for a whole backward pass. Measured on the ConvNet of
+    ``bench/train_cifar.py``, batch 128, 2 threads, AMD EPYC: 190 ms per
+    training step with BLAS's threads on for the fully connected layers,
+    160 ms inside this context (those layers are 2% of the work).
+    """
+    return _single_blas_thread() if _num_threads > 1 else contextlib.nullcontext()
 
 
 def _in_threads(work, chunks, threads):

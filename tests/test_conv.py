@@ -515,3 +515,26 @@ def test_conv_param_grads_are_the_backward_passs_dw_and_db(stride, pad):
         dw_alone, db_alone = conv_param_grads_fast(dout, cache)
         np.testing.assert_array_equal(dw_alone, dw)
         np.testing.assert_array_equal(db_alone, db)
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_network_pass_keeps_blas_on_one_thread_only_when_threaded(restore_threads):
+    """Inside network_pass, is BLAS limited to one thread when our layers run
+    several (so that its spinning workers leave the cores to ours), left as
+    it was with one, and restored on the way out?"""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        if not before or max(before) < 2:
+            pytest.skip("this BLAS cannot be given two threads")
+        conv.set_num_threads(2)
+        with conv.network_pass():
+            assert _blas_threads() == [1] * len(before)
+        assert _blas_threads() == before
+        conv.set_num_threads(1)
+        with conv.network_pass():
+            assert _blas_threads() == before

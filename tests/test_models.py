@@ -292,6 +292,34 @@ def test_conv_net_gradients(config):
     assert_gradients_ok(model, X, y)
 
 
+def test_conv_net_products_run_inside_network_pass(monkeypatch):
+    """Does ConvNet.loss run its whole pass, fully connected layers included,
+    inside conv.network_pass (BLAS's threads kept out of the conv layers'
+    way), in training and in test mode?"""
+    from course_lib import conv, layers
+    inside, outside = [], []
+    real_affine = layers.affine_forward
+    depth = [0]
+
+    class Recording:
+        def __enter__(self):
+            depth[0] += 1
+
+        def __exit__(self, *exc):
+            depth[0] -= 1
+
+    def affine_forward(*args):
+        (inside if depth[0] else outside).append(1)
+        return real_affine(*args)
+    monkeypatch.setattr(conv, "network_pass", Recording)
+    monkeypatch.setattr(layers, "affine_forward", affine_forward)
+    model = ConvNet(input_dim=(2, 6, 6), num_classes=4, hidden_dims=(5,), seed=0)
+    X, y = np.zeros((2, 2, 6, 6)), np.array([0, 1])
+    model.loss(X, y)
+    model.loss(X)
+    assert len(inside) == 4 and not outside
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_pooling_before_relu_is_relu_before_pooling(dtype):
     """ConvNet applies its ReLU after the 2x2 max pooling instead of before

@@ -148,11 +148,12 @@ class ConvNet(Model):
         """
         X = self._as_input(X, self.input_dim)
         train = y is not None
-        scores, caches = self._forward(X, train)
-        if not train:
-            return scores
-        loss, dscores = losses.softmax_loss(scores, y)
-        return self._add_l2(loss, self._backward(dscores, caches))
+        with conv.network_pass():      # BLAS's threads out of our layers' way
+            scores, caches = self._forward(X, train)
+            if not train:
+                return scores
+            loss, dscores = losses.softmax_loss(scores, y)
+            return self._add_l2(loss, self._backward(dscores, caches))
 
     def _add_norm(self, layer, num_features):
         self.params[layer + ".gamma"] = self._ones(num_features)
