@@ -38,6 +38,8 @@ Targets (ratio = our time / peer time):
   softmax loss + gradient, X (500, 3073) @ W (3073, 10):
     course_lib.classifiers.softmax_loss_vectorized <= 1.5x torch
     cross_entropy(X @ W) + L2, backward to W.
+  Tighter (TIGHT_TARGETS, from the whole-step issue): the 7x7 conv in
+  float32 on 1 thread and the softmax loss in float64 <= 1.0x.
 """
 import argparse
 import os
@@ -65,6 +67,19 @@ POOL_CASES = [("maxpool 2x2 s2", (100, 3, 32, 32), 2.0),
               ("maxpool 2x2 s2", (50, 32, 32, 32), 2.0)]
 SOFTMAX_N, SOFTMAX_D, SOFTMAX_C, SOFTMAX_TARGET, REG = 500, 3073, 10, 1.5, 2.5e-4
 NAIVE_BATCH, NAIVE_TARGET = 2, 100.0
+# Tighter targets where the issue on the whole training step (#20) asks for
+# parity: (case, dtype name, threads or None for any): target
+TIGHT_TARGETS = {("conv 7x7 pad 3", "float32", 1): 1.0,
+                 ("softmax loss+grad", "float64", None): 1.0}
+
+
+def target_for(name, dtype, threads, default):
+    """The target ratio of a row: TIGHT_TARGETS where one applies, else default."""
+    dtype = np.dtype(dtype).name
+    for key in ((name, dtype, threads), (name, dtype, None)):
+        if key in TIGHT_TARGETS:
+            return TIGHT_TARGETS[key]
+    return default
 
 
 def softmax_loss_and_grad():
@@ -288,6 +303,7 @@ def main():
                 timed.append(("softmax loss+grad", f"{SOFTMAX_N}x{SOFTMAX_D}->{SOFTMAX_C}",
                               *softmax_methods(W, X, y, loss_fn), SOFTMAX_TARGET))
                 for name, shape, ours, theirs, target in timed:
+                    target = target_for(name, dtype, threads, target)
                     agree(ours(), theirs(), dtype)
                     t = interleaved({"ours": ours, "torch": theirs},
                                     args.repeats, clock, args.block, args.rest,
