@@ -177,6 +177,9 @@ def main():
           f"load average {os.getloadavg()[0]:.1f} at start; medians of {args.repeats} "
           f"interleaved rounds; a turn: {args.warmup:g} s warm-up, >= {args.window:g} s and "
           f">= {args.block} timed steps, {args.rest:g} s rest; {args.clock}-clock ms per step")
+    from course_lib import _memory
+    print("course_lib's allocator settings (course_lib/_memory.py): "
+          + ("on" if _memory.tuned else "off (COURSE_LIB_MALLOC=system, or not glibc)"))
     header = (f"{'dtype':8s} {'thr':>3s}  {'model':14s} {'batch':>5s} {'ours':>9s} "
               f"{'torch':>9s}  {'ratio':>6s}  {'target':>7s}  {'result':6s} {'load':>5s}")
     print(header)

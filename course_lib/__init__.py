@@ -16,4 +16,11 @@ One module per idea (import what you need; nothing heavy is imported here):
 - ``course_lib.grading``      helpers used by the autograders
 """
 
+from course_lib import _memory
+
 __version__ = "0.1.0"
+
+# Freed arrays are kept for reuse instead of being returned to the operating
+# system and page-faulted back at the next training step (glibc only; see
+# course_lib/_memory.py, and COURSE_LIB_MALLOC=system to opt out).
+_memory.keep_freed_memory()
