@@ -144,6 +144,11 @@ def adam(w, dw, state=None):
     dtype = w.dtype if np.issubdtype(w.dtype, np.floating) else np.result_type(w, dw, 1.0)
     m_new, v_new, w_new = (np.empty(w.shape, dtype=dtype) for _ in range(3))
     correct1, correct2 = 1 - beta1 ** t, 1 - beta2 ** t
+    # lr * m_hat / (sqrt(v_hat) + eps) with the corrections taken out of the
+    # arrays: (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2)), the
+    # same number (up to rounding) in two fewer passes, as PyTorch does.
+    root2 = correct2 ** 0.5
+    step_size, eps_hat = lr * root2 / correct1, eps * root2
     # Block by block, 256 KB of each array at a time: the dozen elementwise
     # operations of a block then run in the CPU cache, and only w, dw, m, v
     # and the three results pass through main memory (the same arithmetic
@@ -164,13 +169,11 @@ def adam(w, dw, state=None):
         v_b *= 1 - beta2
         if old_v is not None:
             v_b += np.multiply(old_v[block], beta2, out=tmp)
-        np.divide(v_b, correct2, out=tmp)               # sqrt(v_hat) + eps
-        np.sqrt(tmp, out=tmp)
-        tmp += eps
-        np.divide(m_b, correct1, out=out_b)             # lr * m_hat / (sqrt(v_hat) + eps)
-        out_b *= lr
-        out_b /= tmp
-        np.subtract(w_b, out_b, out=out_b)              # w - that
+        np.sqrt(v_b, out=tmp)                           # sqrt(v) + eps * sqrt(c2)
+        tmp += eps_hat
+        np.divide(m_b, tmp, out=out_b)                  # w - step * m / that
+        out_b *= -step_size
+        out_b += w_b
     state.update(m=m_new, v=v_new, t=t)
     return w_new, state
 

@@ -89,7 +89,8 @@ def test_stubs_replace_missing_modules_and_functions(tmp_path):
              "course_lib.gradcheck": {"extra": "def extra():\n    raise RuntimeError('no')\n"}}
     package = write_subset(tmp_path, plan, stubs=stubs)
     assert (package / "layers.py").read_text().startswith("raise ImportError")
-    assert sorted(p.name for p in package.iterdir()) == ["__init__.py", "gradcheck.py", "layers.py"]
+    assert sorted(p.name for p in package.iterdir()) == ["__init__.py", "_memory.py",
+                                                         "gradcheck.py", "layers.py"]
     assert "def extra" not in (package / "gradcheck.py").read_text()  # whole modules stay as they are
     out = _run(tmp_path, "try:\n    import course_lib.layers\nexcept ImportError as e:\n    print(e)\n")
     assert "blocked: layers" in out

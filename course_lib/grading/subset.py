@@ -233,6 +233,11 @@ def _partial_source(mod, names, stubs=()):
     return "\n\n".join(c.rstrip("\n") + "\n" for c in chunks)
 
 
+# Modules that course_lib/__init__.py imports (the allocator settings, which
+# answer no assignment item): every subset has them beside __init__.py.
+INIT_IMPORTS = ("_memory.py",)
+
+
 def write_subset(dest, plan, stubs=None, root=None):
     """Write ``dest/course_lib`` holding what ``plan`` keeps; return the
     package folder.
@@ -248,6 +253,8 @@ def write_subset(dest, plan, stubs=None, root=None):
     target = Path(dest) / PACKAGE
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(root / "__init__.py", target / "__init__.py")
+    for name in INIT_IMPORTS:           # the package's __init__ needs them
+        shutil.copy2(root / name, target / name)
     written = set()
     for module, names in sorted(plan.items()):
         path = _module_path(module, root)
