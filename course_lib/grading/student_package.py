@@ -83,6 +83,12 @@ this package gives you what they build on:
 """
 
 __version__ = "{version}"
+
+# Freed arrays are kept for reuse instead of being page-faulted back at every
+# training step (glibc only; COURSE_LIB_MALLOC=system opts out).
+from course_lib import _memory
+
+_memory.keep_freed_memory()
 '''
 
 SERVER_EXTENSION_CONFIG = '{"ServerApp": {"jpserver_extensions": {"course_lib.checkclient": true}}}\n'
