@@ -26,7 +26,6 @@ variable ``COURSE_LIB_MALLOC=system`` before the import leaves glibc's
 defaults alone.
 """
 import ctypes
-import ctypes.util
 import os
 
 # mallopt(3) parameter numbers (glibc's malloc.h)
@@ -49,10 +48,13 @@ def keep_freed_memory():
     if os.environ.get("COURSE_LIB_MALLOC", "").strip().lower() == "system":
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # the symbols already loaded into this process (Python links the C
+        # library): no search for libc's file, no subprocess (ctypes.util's
+        # find_library runs ldconfig, 10+ ms at every import)
+        libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
         libc.gnu_get_libc_version       # glibc only: musl has mallopt but ignores it
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     tuned = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
