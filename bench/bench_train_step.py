@@ -40,7 +40,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bench_conv import CLOCKS, interleaved  # bench/: the steady-state timing scheme
-from course_lib import conv, optim
+from course_lib import _memory, conv, optim
 from course_lib.models import ConvNet, FullyConnectedNet
 from machine import describe
 from train_cifar import CONFIGS, IMAGE_SHAPE
@@ -177,7 +177,6 @@ def main():
           f"load average {os.getloadavg()[0]:.1f} at start; medians of {args.repeats} "
           f"interleaved rounds; a turn: {args.warmup:g} s warm-up, >= {args.window:g} s and "
           f">= {args.block} timed steps, {args.rest:g} s rest; {args.clock}-clock ms per step")
-    from course_lib import _memory
     print("course_lib's allocator settings (course_lib/_memory.py): "
           + ("on" if _memory.tuned else "off (COURSE_LIB_MALLOC=system, or not glibc)"))
     header = (f"{'dtype':8s} {'thr':>3s}  {'model':14s} {'batch':>5s} {'ours':>9s} "

@@ -6,10 +6,9 @@ blocks are freed) straight from the operating system and unmaps it when it
 is freed, and it gives back the free memory at the top of its heap once
 that exceeds a second limit (twice the first). The next array of that size
 then starts as fresh pages, which the kernel maps and zeroes one fault at a
-time on first touch. A training step
-makes and drops the same large arrays (activations, their gradients,
-scratch buffers) at every iteration, so it pays those faults again and
-again. The ConvNet of ``bench/train_cifar.py`` (batch 128, float32, AMD
+time on first touch. A training step makes and drops the same large arrays
+(activations, their gradients, scratch buffers) at every iteration, so it
+pays those faults again and again. The ConvNet of ``bench/train_cifar.py`` (batch 128, float32, AMD
 EPYC, 2 cores) took 6,000-11,000 page faults per training step; with the
 settings below it takes none, and a step went from 203-223 ms to 188 ms on
 one thread, from 125-149 ms to 110 ms on two (fresh processes, alternated).

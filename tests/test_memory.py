@@ -35,7 +35,7 @@ def run_probe(**env):
 def test_freed_arrays_are_reused_without_page_faults():
     """After importing course_lib, do new 12 MB arrays reuse the memory of
     freed ones (almost no page faults), where glibc's defaults
-    (COURSE_LIB_MALLOC=system) fault every page of them in again?"""
+    (COURSE_LIB_MALLOC=system) fault thousands of their pages in again?"""
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("not glibc: course_lib leaves the allocator alone")
     faults, tuned = run_probe()

@@ -293,12 +293,12 @@ def test_conv_net_gradients(config):
 
 
 def test_conv_net_products_run_inside_network_pass(monkeypatch):
-    """Does ConvNet.loss run its whole pass, fully connected layers included,
-    inside conv.network_pass (BLAS's threads kept out of the conv layers'
-    way), in training and in test mode?"""
+    """Does ConvNet.loss run its whole pass, the fully connected layers'
+    forward and backward products included, inside conv.network_pass
+    (BLAS's threads kept out of the conv layers' way), in training and in
+    test mode?"""
     from course_lib import conv, layers
     inside, outside = [], []
-    real_affine = layers.affine_forward
     depth = [0]
 
     class Recording:
@@ -308,16 +308,20 @@ def test_conv_net_products_run_inside_network_pass(monkeypatch):
         def __exit__(self, *exc):
             depth[0] -= 1
 
-    def affine_forward(*args):
-        (inside if depth[0] else outside).append(1)
-        return real_affine(*args)
+    def recorded(real):
+        def layer(*args):
+            (inside if depth[0] else outside).append(real.__name__)
+            return real(*args)
+        return layer
     monkeypatch.setattr(conv, "network_pass", Recording)
-    monkeypatch.setattr(layers, "affine_forward", affine_forward)
+    for name in ("affine_forward", "affine_backward"):
+        monkeypatch.setattr(layers, name, recorded(getattr(layers, name)))
     model = ConvNet(input_dim=(2, 6, 6), num_classes=4, hidden_dims=(5,), seed=0)
     X, y = np.zeros((2, 2, 6, 6)), np.array([0, 1])
     model.loss(X, y)
     model.loss(X)
-    assert len(inside) == 4 and not outside
+    assert sorted(inside) == ["affine_backward"] * 2 + ["affine_forward"] * 4
+    assert not outside
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
