@@ -24,6 +24,8 @@ from them between steps.
 """
 import numpy as np
 
+from course_lib import conv as _conv   # the threads the fast layers share
+
 __all__ = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam",
            "step_decay", "exponential_decay", "inverse_time_decay"]
 
@@ -157,29 +159,40 @@ def adam(w, dw, state=None):
     flat = [a.reshape(-1) for a in (w, dw, m_new, v_new, w_new)]
     old_m, old_v = (None if a is None else a.reshape(-1) for a in (m, v))
     step = max(1, _BLOCK_BYTES // dtype.itemsize)
-    scratch = np.empty(min(w.size, step), dtype=dtype)
-    for start in range(0, w.size, step):
-        block = slice(start, start + step)
-        w_b, dw_b, m_b, v_b, out_b = (a[block] for a in flat)
-        tmp = scratch[:len(w_b)]
-        np.multiply(dw_b, 1 - beta1, out=m_b)           # m = beta1*m + (1 - beta1)*dw
-        if old_m is not None:
-            m_b += np.multiply(old_m[block], beta1, out=tmp)
-        np.multiply(dw_b, dw_b, out=v_b)                # v = beta2*v + (1 - beta2)*dw^2
-        v_b *= 1 - beta2
-        if old_v is not None:
-            v_b += np.multiply(old_v[block], beta2, out=tmp)
-        np.sqrt(v_b, out=tmp)                           # sqrt(v) + eps * sqrt(c2)
-        tmp += eps_hat
-        np.divide(m_b, tmp, out=out_b)                  # w - step * m / that
-        out_b *= -step_size
-        out_b += w_b
+    blocks = [slice(start, start + step) for start in range(0, w.size, step)]
+
+    def work(tasks):
+        scratch = np.empty(min(w.size, step), dtype=dtype)
+        for _, block in tasks:
+            w_b, dw_b, m_b, v_b, out_b = (a[block] for a in flat)
+            tmp = scratch[:len(w_b)]
+            np.multiply(dw_b, 1 - beta1, out=m_b)           # m = beta1*m + (1 - beta1)*dw
+            if old_m is not None:
+                m_b += np.multiply(old_m[block], beta1, out=tmp)
+            np.multiply(dw_b, dw_b, out=v_b)                # v = beta2*v + (1 - beta2)*dw^2
+            v_b *= 1 - beta2
+            if old_v is not None:
+                v_b += np.multiply(old_v[block], beta2, out=tmp)
+            np.sqrt(v_b, out=tmp)                           # sqrt(v) + eps * sqrt(c2)
+            tmp += eps_hat
+            np.divide(m_b, tmp, out=out_b)                  # w - step * m / that
+            out_b *= -step_size
+            out_b += w_b
+    # The blocks are independent: with several threads (course_lib.conv.
+    # set_num_threads) they share them, each block's results written where
+    # they belong whichever thread did it, so the numbers do not depend on
+    # the thread count. Measured on 2 threads after a network pass that kept
+    # BLAS on one thread: 8.4 -> 5.9 ms on a 3072 x 500 float64 weight.
+    threads = _conv.get_num_threads() if len(blocks) >= _MIN_THREADED_BLOCKS else 1
+    _conv._in_threads(work, blocks, threads)
     state.update(m=m_new, v=v_new, t=t)
     return w_new, state
 
 
 # bytes of one block of each array in adam's update
 _BLOCK_BYTES = 1 << 18
+# fewer blocks than this: one thread (waking another costs more than it saves)
+_MIN_THREADED_BLOCKS = 4
 
 
 # ---- learning-rate schedules ------------------------------------------------

@@ -538,3 +538,56 @@ def test_network_pass_keeps_blas_on_one_thread_only_when_threaded(restore_thread
         conv.set_num_threads(1)
         with conv.network_pass():
             assert _blas_threads() == before
+
+
+PRODUCT_SHAPES = [  # (m, k, n): the output cut along its columns, along its rows
+    (20, 300, 900), (700, 40, 260)]
+
+
+@pytest.mark.parametrize("m, k, n", PRODUCT_SHAPES)
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_parallel_matmul_is_the_product(monkeypatch, restore_threads, m, k, n, threads, dtype):
+    """On contiguous operands and on transposed views (as the affine layers
+    pass them), does parallel_matmul give a @ b in the operands' dtype, with
+    every piece filled (the pieces shared among threads where it splits)?"""
+    monkeypatch.setattr(conv, "_MIN_PARALLEL_MULTIPLY_ADDS", 1)
+    conv.set_num_threads(threads)
+    rng = np.random.default_rng(threads)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    a_t, b_t = np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T    # F-ordered views
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for left, right in ((a, b), (a_t, b), (a, b_t)):
+        out = conv.parallel_matmul(left, right)
+        assert out.dtype == dtype and out.shape == (m, n)
+        np.testing.assert_allclose(out, a @ b, rtol=tolerance, atol=tolerance * np.sqrt(k))
+
+
+def test_parallel_matmul_splits_only_large_products_with_threads(monkeypatch, restore_threads):
+    """Is a product shared among threads (one piece each, on BLAS's one
+    thread) only with several threads and at least
+    _MIN_PARALLEL_MULTIPLY_ADDS multiply-adds?"""
+    from threadpoolctl import threadpool_limits
+    calls = []
+    real = conv._in_threads
+
+    def spy(work, chunks, threads):
+        calls.append((len(chunks), threads))
+        def recorded(tasks):
+            blas.append(_blas_threads())
+            return work(tasks)
+        return real(recorded, chunks, threads)
+    blas = []
+    monkeypatch.setattr(conv, "_in_threads", spy)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((64, 256)), rng.standard_normal((256, 256))   # 4.2M
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= conv._MIN_PARALLEL_MULTIPLY_ADDS
+    with threadpool_limits(limits=2, user_api="blas"):
+        conv.set_num_threads(2)
+        conv.parallel_matmul(a, b)
+        conv.parallel_matmul(a[:, :128], b[:128])                  # half as large
+        conv.set_num_threads(1)
+        conv.parallel_matmul(a, b)
+    assert calls == [(2, 2)]
+    assert blas and all(set(limits) == {1} for limits in blas)

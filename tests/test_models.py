@@ -324,6 +324,46 @@ def test_conv_net_products_run_inside_network_pass(monkeypatch):
     assert not outside
 
 
+@pytest.mark.parametrize("make_model", [
+    lambda: FullyConnectedNet([5, 4], input_dim=6, num_classes=3, normalization="batchnorm",
+                              dropout_keep_ratio=0.5, seed=0),
+    lambda: TwoLayerNet(input_dim=6, hidden_dim=5, num_classes=3, seed=0),
+], ids=["FullyConnectedNet", "TwoLayerNet"])
+def test_fully_connected_products_run_inside_network_pass(monkeypatch, make_model):
+    """Do the fully connected nets run every product of their forward and
+    backward passes inside conv.network_pass (so that BLAS's spinning
+    workers never hold a core when Adam's threads run next), in training
+    and in test mode?"""
+    from course_lib import conv
+    inside, outside = [], []
+    depth = [0]
+
+    class Recording:
+        def __enter__(self):
+            depth[0] += 1
+
+        def __exit__(self, *exc):
+            depth[0] -= 1
+
+    real = conv.parallel_matmul
+
+    def recorded(a, b):
+        (inside if depth[0] else outside).append(a.shape)
+        return real(a, b)
+    monkeypatch.setattr(conv, "network_pass", Recording)
+    monkeypatch.setattr(conv, "parallel_matmul", recorded)
+    model = make_model()
+    X, y = np.ones((2, 6)), np.array([0, 2])
+    model.loss(X, y)
+    forward_products = len(inside)
+    model.loss(X)
+    test_products = len(inside) - forward_products
+    layers = model.num_layers
+    # training: a forward and a dW product per layer, dx for all but the first
+    assert forward_products == 3 * layers - 1 and test_products == layers
+    assert not outside
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_pooling_before_relu_is_relu_before_pooling(dtype):
     """ConvNet applies its ReLU after the 2x2 max pooling instead of before
@@ -366,6 +406,60 @@ def test_regularization_term_is_reg_sum_w_squared():
     np.testing.assert_allclose(grads1["fc1.W"] - grads0["fc1.W"], 1.4 * W1, atol=1e-12)
     for name in ("fc1.b", "fc1.gamma", "fc1.beta", "fc2.b"):
         np.testing.assert_array_equal(grads1[name], grads0[name])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_l2_term_in_blocks_equals_the_textbook_lines(monkeypatch, dtype):
+    """Over several blocks (the last one partial), does l2_term give
+    sum(w*w) within rounding and exactly the numbers of dw + 2*reg*w,
+    written into dw itself?"""
+    from course_lib.models import base
+    monkeypatch.setattr(base, "_BLOCK_BYTES", 16 * np.dtype(dtype).itemsize)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((9, 11)).astype(dtype)             # 99 numbers: 7 blocks
+    dw = rng.standard_normal((9, 11)).astype(dtype)
+    expected = dw + 2.0 * 0.3 * w
+    sum_squares, out = base.l2_term(w, dw, 0.3)
+    assert out is dw
+    np.testing.assert_array_equal(out, expected)
+    assert sum_squares == pytest.approx(float(np.sum(w.astype(np.float64) ** 2)),
+                                        rel=10 * float(np.finfo(dtype).eps))
+
+
+@pytest.mark.parametrize("make_dw", [
+    lambda dw: np.asfortranarray(dw),                          # not C-contiguous
+    lambda dw: dw.astype(np.float32),                          # another dtype
+    lambda dw: np.lib.stride_tricks.as_strided(dw, writeable=False),   # read-only
+], ids=["fortran order", "float32 gradient", "read-only"])
+def test_l2_term_leaves_a_gradient_it_cannot_update_in_place(make_dw):
+    """A gradient l2_term cannot write into (another layout, another dtype,
+    read-only) is left untouched and a new array is returned, with the
+    same numbers as the textbook lines."""
+    from course_lib.models.base import l2_term
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((5, 7))
+    dw = make_dw(rng.standard_normal((5, 7)))
+    before = dw.copy()
+    sum_squares, out = l2_term(w, dw, 0.25)
+    np.testing.assert_array_equal(dw, before)
+    np.testing.assert_allclose(out, before + 0.5 * w, rtol=1e-6)
+    assert sum_squares == pytest.approx(float(np.sum(w * w)))
+
+
+def test_l2_term_makes_no_array_as_large_as_the_weights():
+    """On 4 MB of weights, does l2_term allocate less than one 256 KB block
+    and its own bookkeeping (the textbook lines make three 4 MB arrays)?"""
+    import tracemalloc
+    from course_lib.models.base import l2_term
+    rng = np.random.default_rng(2)
+    w, dw = rng.standard_normal((1024, 512)), rng.standard_normal((1024, 512))
+    tracemalloc.start()
+    try:
+        l2_term(w, dw, 1e-3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 300_000, f"l2_term allocated {peak} bytes at its peak"
 
 
 # ---- train vs test mode -------------------------------------------------------------------

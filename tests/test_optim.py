@@ -182,14 +182,17 @@ def test_schedules():
         optim.step_decay(0.1, 3, every=0)
 
 
+@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_in_blocks_equals_the_whole_array_formula(monkeypatch, dtype):
+def test_adam_in_blocks_equals_the_whole_array_formula(monkeypatch, dtype, threads):
     """Adam works through its arrays a block at a time: over several blocks
     (the last one partial), on a (7, 13) parameter, does it give bitwise the
     numbers of its formulas applied to whole arrays, step after step, slots
     included (m and v: the docstring's; w: the same update with the bias
     corrections folded into two numbers), and within rounding the
-    docstring's w?"""
+    docstring's w? With 3 threads sharing the blocks too?"""
+    from course_lib import conv
+    monkeypatch.setattr(conv, "_num_threads", threads)
     monkeypatch.setattr(optim, "_BLOCK_BYTES", 10 * np.dtype(dtype).itemsize)
     rng = np.random.default_rng(0)
     w = rng.standard_normal((7, 13)).astype(dtype)

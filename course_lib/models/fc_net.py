@@ -23,7 +23,7 @@ Example
 """
 import numpy as np
 
-from course_lib import layers, losses, normalization
+from course_lib import conv, layers, losses, normalization
 from course_lib.normalization import BatchNormStats
 from course_lib.models.base import Model
 from course_lib.models.naming import layer_name, param_name
@@ -137,11 +137,12 @@ class FullyConnectedNet(Model):
         """
         X = self._as_input(X, self.input_dim)
         train = y is not None
-        scores, caches = self._forward(X, train)
-        if not train:
-            return scores
-        loss, dscores = losses.softmax_loss(scores, y)
-        return self._add_l2(loss, self._backward(dscores, caches))
+        with conv.network_pass():      # products on our threads, none on BLAS's
+            scores, caches = self._forward(X, train)
+            if not train:
+                return scores
+            loss, dscores = losses.softmax_loss(scores, y)
+            return self._add_l2(loss, self._backward(dscores, caches))
 
     def hidden_activations(self, X, train=False):
         """The output of every hidden layer (after the activation and dropout), keyed ``"fc{i}"``.
