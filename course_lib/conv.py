@@ -685,8 +685,10 @@ def parallel_matmul(a, b):
     (Adam's update after a backward pass ran on one core in effect). With
     the products on our threads and BLAS on one thread (see
     :func:`network_pass`), nothing spins. A piece runs 3-10% slower than
-    BLAS's own split on the large products of the fully connected nets,
-    and the training step is 5-15% faster on 2 threads (bench/bench_train_step.py).
+    BLAS's own split on the large products of the fully connected nets, yet
+    their training steps on 2 threads went from 1.04-1.19x PyTorch's time
+    to 0.91-1.00x (``bench/bench_train_step.py``, AMD EPYC, the same hour),
+    Adam's threads having both cores to themselves.
     """
     threads = _num_threads
     m, n = a.shape[0], b.shape[1]
