@@ -669,7 +669,6 @@ def _col2im_add(dcols, dxp, stride, dilation):
             dxp[:, :, rows, cols] += dcols[:, :, k, l]
 
 
-
 def parallel_matmul(a, b):
     """``a @ b`` for 2-D arrays, the work shared among :func:`get_num_threads` threads.
 

@@ -140,8 +140,9 @@ def l2_term(w, dw, reg):
     block is read from memory once and ``dw`` is updated where it lies. The
     textbook lines ``np.sum(w * w)`` and ``dw + 2 * reg * w`` read ``w``
     twice and write two temporaries and a new gradient as large as ``w``:
-    on the 3072 x 500 float64 weights of a two-layer net, 3.1 ms against
-    about 1 ms this way (AMD EPYC, 1 thread). ``dw`` that cannot be
+    on the 3072 x 500 weights of a two-layer net, 3.2 ms against 2.1 ms
+    this way in float64, 1.8 against 1.1 ms in float32 (AMD EPYC, 1
+    thread, the weights not in the cache). ``dw`` that cannot be
     written in place (read-only, not contiguous, another dtype) gets a new
     array instead. Returns ``(sum_squares, dw)``.
     """
