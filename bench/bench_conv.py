@@ -6,7 +6,7 @@
 Every row times forward + backward (all gradients) of our numpy code and of
 PyTorch's CPU implementation on the same random data, with the same number
 of threads: BLAS threads via threadpoolctl, torch.set_num_threads, and our
-own course_lib.conv.set_num_threads, with which the fast conv and max-pool
+own course_lib.parallel.set_num_threads, with which the fast conv and max-pool
 layers share a batch's chunks among that many threads (1 = the serial code,
 2 = the caller plus one pool thread, BLAS then single-threaded inside). The two
 are timed in interleaved rounds, after one warm-up round, and the table
@@ -53,7 +53,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from course_lib import conv
+from course_lib import parallel
 from course_lib.conv import (conv_backward_fast, conv_backward_naive,
                              conv_forward_fast, conv_forward_naive)
 from course_lib.pooling import max_pool_backward_fast, max_pool_forward_fast
@@ -253,7 +253,7 @@ def main():
           f"{args.clock}-clock ms, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
     print("thr = threads for all three: BLAS (threadpoolctl), torch.set_num_threads "
-          "and course_lib.conv.set_num_threads (ours; 1 = the serial path)")
+          "and course_lib.parallel.set_num_threads (ours; 1 = the serial path)")
     header = (f"{'dtype':8s} {'thr':>3s}  {'case':24s} {'shape':22s} "
               f"{'ours':>9s} {'peer':>9s}  {'ratio':>7s}  {'target':>8s}  result")
     print(header)
@@ -290,7 +290,7 @@ def main():
         fast_1thread = {}
         for threads in thread_counts:
             torch.set_num_threads(threads)
-            conv.set_num_threads(threads)
+            parallel.set_num_threads(threads)
             with threadpool_limits(limits=threads, user_api="blas"):
                 timed = []          # (case, shape, ours, theirs, target)
                 for case, (x, w, b, dout) in zip(CONV_CASES, conv_inputs):

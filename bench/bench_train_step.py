@@ -20,7 +20,7 @@ adds ``2 * reg * W`` to the gradient, as our models' ``reg * sum(W**2)``
 does), cross-entropy loss.
 
 Threads: BLAS (threadpoolctl), torch.set_num_threads and
-course_lib.conv.set_num_threads all get the same count. The two are timed
+course_lib.parallel.set_num_threads all get the same count. The two are timed
 in interleaved rounds with the scheme of bench/bench_conv.py (see its
 docstring: a warm-up span, a timed span, a rest so that torch's spinning
 OpenMP threads go to sleep); the table shows medians of all timed steps and
@@ -40,7 +40,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bench_conv import CLOCKS, interleaved  # bench/: the steady-state timing scheme
-from course_lib import _memory, conv, optim
+from course_lib import _memory, optim, parallel
 from course_lib.models import ConvNet, FullyConnectedNet
 from machine import describe
 from train_cifar import CONFIGS, IMAGE_SHAPE
@@ -187,7 +187,7 @@ def main():
     for dtype in dtypes:
         for threads in thread_counts:
             torch.set_num_threads(threads)
-            conv.set_num_threads(threads)
+            parallel.set_num_threads(threads)
             with threadpool_limits(limits=threads, user_api="blas"):
                 for name in names:
                     batch, target32, target64 = MODELS[name]

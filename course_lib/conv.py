@@ -26,17 +26,16 @@ Example
 >>> out.shape, float(out[0, 0, 0, 0])
 ((1, 1, 3, 3), 9.0)
 """
-import contextlib
 import numbers
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from course_lib import parallel
+
 __all__ = ["conv_output_size", "conv_forward_naive", "conv_backward_naive",
            "conv_forward_fast", "conv_backward_fast", "conv_param_grads_fast",
-           "set_num_threads", "get_num_threads", "network_pass", "parallel_matmul"]
+           "set_num_threads", "get_num_threads", "network_pass"]
 
 
 def conv_output_size(size, filter_size, stride=1, pad=0, dilation=1):
@@ -255,137 +254,6 @@ def _batch_chunks(num, bytes_per_item, chunk_bytes=None, threads=1):
     return [slice(i, min(i + step, num)) for i in range(0, num, step)]
 
 
-# -------------------------------------------------------------- threads ----
-# numpy runs each elementwise operation (the im2col copy, col2im's strided
-# additions, pooling's comparisons) on one core; only the matrix products
-# can use more (through BLAS). The batch chunks are independent, though, and
-# numpy releases the GIL inside those operations, so Python threads working
-# on different chunks run truly in parallel. set_num_threads(1) (or
-# COURSE_LIB_NUM_THREADS=1) keeps everything in the calling thread.
-_MAX_DEFAULT_THREADS = 4
-
-
-def _default_num_threads():
-    """COURSE_LIB_NUM_THREADS, else OMP_NUM_THREADS (so that a process told
-    to use one thread, like a grading sandbox, stays serial), else the
-    number of usable CPUs, at most _MAX_DEFAULT_THREADS."""
-    for name in ("COURSE_LIB_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(name, "").strip()
-        if value.isdigit() and int(value) >= 1:
-            return int(value)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-        else os.cpu_count()
-    return max(1, min(cpus or 1, _MAX_DEFAULT_THREADS))
-
-
-_num_threads = _default_num_threads()
-
-
-def set_num_threads(n=None):
-    """Set how many threads the fast conv and max-pool layers use.
-
-    ``n`` is an integer >= 1; 1 runs everything in the calling thread (the
-    plain serial code). ``None`` restores the default: the environment
-    variable ``COURSE_LIB_NUM_THREADS`` if set, else ``OMP_NUM_THREADS``,
-    else the number of CPUs this process may use, at most 4. Matrix
-    products additionally use BLAS's own threads (see ``threadpoolctl``).
-    Returns the previous setting.
-    """
-    global _num_threads
-    if n is None:
-        n = _default_num_threads()
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool):
-        raise TypeError(f"the number of threads must be an integer, got {n!r}")
-    if n < 1:
-        raise ValueError(f"the number of threads must be >= 1, got {n}")
-    previous, _num_threads = _num_threads, int(n)
-    return previous
-
-
-def get_num_threads():
-    """The number of threads the fast conv and max-pool layers use."""
-    return _num_threads
-
-
-_executor = None      # (pid, workers, ThreadPoolExecutor), made on first use
-_blas = None          # threadpoolctl controller, or False without threadpoolctl
-
-
-def _single_blas_thread():
-    """Context limiting BLAS to one thread while our own threads multiply:
-    a product of one chunk is too small to gain from splitting it further,
-    and two threads each calling a 2-thread BLAS measured 1.5-2x slower on
-    the 7x7 case. (The BLAS setting is per process: other threads' products
-    also run on one BLAS thread meanwhile.)"""
-    global _blas
-    if _blas is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _blas = ThreadpoolController()
-        except Exception:   # not installed (or broken): leave BLAS alone
-            _blas = False
-    return _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext()
-
-
-def network_pass():
-    """Context for one pass (forward, or forward and backward) of a network
-    made of these layers: with several threads (:func:`get_num_threads`),
-    BLAS runs on one thread inside it; with one, it does nothing.
-
-    Our layers run their own threads, each multiplying with one BLAS thread
-    (see ``_single_blas_thread``). A product elsewhere in the network (its
-    fully connected layers, say) would otherwise use BLAS's threads, and
-    OpenBLAS's workers keep spinning on their cores for about 0.1 s after
-    each such product, waiting for more: long enough to take a core from our
-    threads for a whole backward pass. Measured on the ConvNet of
-    ``bench/train_cifar.py``, batch 128, 2 threads, AMD EPYC: 190 ms per
-    training step with BLAS's threads on for the fully connected layers,
-    160 ms inside this context (those layers are 2% of the work). The
-    fully connected nets run their passes in it too, their products shared
-    among our threads by :func:`parallel_matmul`: then nothing spins when
-    the optimizer's threads update the parameters after the pass.
-    """
-    return _single_blas_thread() if _num_threads > 1 else contextlib.nullcontext()
-
-
-def _in_threads(work, chunks, threads):
-    """Run ``work(tasks)`` in ``min(threads, len(chunks))`` threads at once.
-
-    ``tasks`` yields ``(i, chunks[i])``; with several threads it is one
-    iterator that they all share (``next`` on it is atomic under the GIL),
-    so each thread takes the next chunk when done with its last. A thread
-    slowed down (say, by another program on its core) then simply does
-    fewer chunks. The calling thread is one of the workers, and ``work``
-    must write each chunk's results where they depend only on ``i``, never
-    on which thread did it. With one thread this is just
-    ``work(enumerate(chunks))``.
-    """
-    global _executor
-    count = min(threads, len(chunks))
-    if count <= 1:
-        work(enumerate(chunks))
-        return
-    if _executor is None or _executor[0] != os.getpid() or _executor[1] < count - 1:
-        # none yet, inherited from the parent process by fork (its threads
-        # did not come along), or too small
-        _executor = (os.getpid(), count - 1, ThreadPoolExecutor(count - 1, "course_lib"))
-    pool, futures, tasks = _executor[2], [], iter(list(enumerate(chunks)))
-    with _single_blas_thread():
-        try:
-            for _ in range(count - 1):
-                try:
-                    futures.append(pool.submit(work, tasks))
-                except RuntimeError:    # no thread could be started: the caller
-                    pool.shutdown(wait=False, cancel_futures=True)  # does it all
-                    _executor = None
-                    break
-            work(tasks)                 # returns once no chunk is left to take
-        finally:
-            for future in futures:      # not started: cancel; else wait (and
-                if not future.cancel():  # re-raise the thread's error, if any)
-                    future.result()
-
-
 def _windows(xp, HH, WW, H_out, W_out, stride, dilation):
     """Read-only view (N, C, HH, WW, H_out, W_out) of every receptive field.
 
@@ -410,7 +278,7 @@ def _fast_setup(x, w, b, stride, pad, dilation):
     H_out = conv_output_size(H, HH, stride, pad, dilation)
     W_out = conv_output_size(W, WW, stride, pad, dilation)
     w_row = w.reshape(F, C * HH * WW).astype(dtype, copy=False)   # (F, C*HH*WW)
-    threads = get_num_threads()
+    threads = parallel.get_num_threads()
     chunks = _batch_chunks(N, C * HH * WW * H_out * W_out * dtype.itemsize,
                            threads=threads)
     if len(chunks) == 1:                # nothing to share: the serial path
@@ -469,8 +337,8 @@ def conv_forward_fast(x, w, b, stride=1, pad=0, dilation=1):
     items, ``(x, w, b, stride, pad, dilation)``, followed by ``cols``
     (N, C, HH, WW, H_out, W_out) so that the backward pass need not gather
     it again (``None`` when it would exceed 256 MB, or when several threads
-    share the work, see :func:`set_num_threads`: the backward pass then
-    rebuilds it chunk by chunk).
+    share the work, see :func:`course_lib.parallel.set_num_threads`: the
+    backward pass then rebuilds it chunk by chunk).
     """
     x, w, b, dtype, (H_out, W_out), w_row, chunks, threads = _fast_setup(
         x, w, b, stride, pad, dilation)
@@ -493,7 +361,7 @@ def conv_forward_fast(x, w, b, stride=1, pad=0, dilation=1):
             out[chunk] += bias                 # while the chunk is in the cache
 
     bias = b.astype(dtype, copy=False)[:, None]
-    _in_threads(work, chunks, threads)
+    parallel._in_threads(work, chunks, threads)
     return out.reshape(N, F, H_out, W_out), (x, w, b, stride, pad, dilation, kept)
 
 
@@ -626,7 +494,7 @@ def _conv_backward(dout, cache, need_dx):
             if not direct:
                 dx[chunk] = interior[:m]
 
-    _in_threads(work, chunks, threads)
+    parallel._in_threads(work, chunks, threads)
     dw = dw_chunks.sum(axis=0).T        # in chunk order, whichever thread did which
     db = db_chunks.sum(axis=0)
     return dx, dw.reshape(w.shape), db
@@ -669,45 +537,8 @@ def _col2im_add(dcols, dxp, stride, dilation):
             dxp[:, :, rows, cols] += dcols[:, :, k, l]
 
 
-def parallel_matmul(a, b):
-    """``a @ b`` for 2-D arrays, the work shared among :func:`get_num_threads` threads.
-
-    a (m, k), b (k, n) -> (m, n). The larger output dimension is cut in one
-    piece per thread (``a @ b[:, piece]`` or ``a[piece] @ b``), each piece
-    a product on one BLAS thread, written into its part of the result.
-    Products under about 4 million multiply-adds, and every product with
-    one thread, are plain ``a @ b``.
-
-    Why not let BLAS thread the product itself: OpenBLAS's worker threads
-    keep spinning for about 0.1 s after each threaded product, waiting for
-    more, and take a core from every Python thread that runs meanwhile
-    (Adam's update after a backward pass ran on one core in effect). With
-    the products on our threads and BLAS on one thread (see
-    :func:`network_pass`), nothing spins. A piece runs 3-10% slower than
-    BLAS's own split on the large products of the fully connected nets, yet
-    their training steps on 2 threads went from 1.04-1.19x PyTorch's time
-    to 0.91-1.00x (``bench/bench_train_step.py``, AMD EPYC, the same hour),
-    Adam's threads having both cores to themselves.
-    """
-    threads = _num_threads
-    m, n = a.shape[0], b.shape[1]
-    if threads <= 1 or m * n * a.shape[1] < _MIN_PARALLEL_MULTIPLY_ADDS:
-        return a @ b
-    out = np.empty((m, n), dtype=np.result_type(a, b))
-    size = max(n, m)
-    step = -(-size // threads)
-    pieces = [slice(start, min(start + step, size)) for start in range(0, size, step)]
-    if n >= m:
-        def work(tasks):
-            for _, piece in tasks:
-                np.matmul(a, b[:, piece], out=out[:, piece])
-    else:
-        def work(tasks):
-            for _, piece in tasks:
-                np.matmul(a[piece], b, out=out[piece])
-    _in_threads(work, pieces, threads)
-    return out
-
-
-# smallest m * k * n that parallel_matmul shares among threads
-_MIN_PARALLEL_MULTIPLY_ADDS = 1 << 22
+# The thread settings lived here first (conv.set_num_threads(2) still works);
+# they are course_lib.parallel's now.
+set_num_threads = parallel.set_num_threads
+get_num_threads = parallel.get_num_threads
+network_pass = parallel.network_pass

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib import conv
+from course_lib import conv, parallel
 
 __all__ = [
     "BatchNormStats",
@@ -224,7 +224,7 @@ def spatial_batchnorm_forward(x, gamma, beta, stats, train=True, momentum=0.9, e
     ``x`` a channel's values in one example are contiguous, so each sum is
     a fast contiguous reduction. The batch is done a few examples at a time
     (see :func:`_over_chunks`; the threads of
-    :func:`course_lib.conv.set_num_threads` share the chunks), each chunk's
+    :func:`course_lib.parallel.set_num_threads` share the chunks), each chunk's
     centred values ``x - mean`` going to a small scratch buffer that stays
     in the CPU cache, first to sum their squares, then to compute
     ``out = (x - mean) * (gamma / std) + beta``. No array of the batch's
@@ -367,10 +367,10 @@ def _over_chunks(x3, work):
     """Call ``work(chunk, scratch)`` for slices ``chunk`` covering the batch
     axis of ``x3``, with ``scratch`` an array shaped like ``x3[chunk]`` that
     is the calling thread's own. The chunks are shared among the threads of
-    :func:`course_lib.conv.set_num_threads`; ``work`` writes each chunk's
+    :func:`course_lib.parallel.set_num_threads`; ``work`` writes each chunk's
     results where they depend only on the chunk, so every thread count
     gives the same numbers."""
-    threads = conv.get_num_threads()
+    threads = parallel.get_num_threads()
     size = _CHUNK_BYTES if threads == 1 else _THREAD_CHUNK_BYTES
     chunks = conv._batch_chunks(len(x3), x3[:1].nbytes, size, threads)
     n0 = max(c.stop - c.start for c in chunks)
@@ -379,7 +379,7 @@ def _over_chunks(x3, work):
         scratch = np.empty((n0,) + x3.shape[1:], dtype=x3.dtype)
         for _, chunk in tasks:
             work(chunk, scratch[:chunk.stop - chunk.start])
-    conv._in_threads(run, chunks, threads)
+    parallel._in_threads(run, chunks, threads)
 
 
 def _normalized_backward(g, x_hat, std, axis):

@@ -24,7 +24,7 @@ from them between steps.
 """
 import numpy as np
 
-from course_lib import conv as _conv   # the threads the fast layers share
+from course_lib import parallel
 
 __all__ = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam",
            "step_decay", "exponential_decay", "inverse_time_decay"]
@@ -178,13 +178,13 @@ def adam(w, dw, state=None):
             np.divide(m_b, tmp, out=out_b)                  # w - step * m / that
             out_b *= -step_size
             out_b += w_b
-    # The blocks are independent: with several threads (course_lib.conv.
+    # The blocks are independent: with several threads (course_lib.parallel.
     # set_num_threads) they share them, each block's results written where
     # they belong whichever thread did it, so the numbers do not depend on
     # the thread count. Measured on 2 threads after a network pass that kept
     # BLAS on one thread: 8.4 -> 5.9 ms on a 3072 x 500 float64 weight.
-    threads = _conv.get_num_threads() if len(blocks) >= _MIN_THREADED_BLOCKS else 1
-    _conv._in_threads(work, blocks, threads)
+    threads = parallel.get_num_threads() if len(blocks) >= _MIN_THREADED_BLOCKS else 1
+    parallel._in_threads(work, blocks, threads)
     state.update(m=m_new, v=v_new, t=t)
     return w_new, state
 

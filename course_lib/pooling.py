@@ -27,7 +27,7 @@ array([[ 5.,  7.],
 """
 import numpy as np
 
-from course_lib import conv
+from course_lib import conv, parallel
 from course_lib.conv import conv_output_size
 
 __all__ = ["max_pool_forward_naive", "max_pool_backward_naive",
@@ -131,7 +131,7 @@ def max_pool_backward_naive(dout, cache):
 # work on a few examples at a time so that those passes hit the CPU cache
 # (about 512 KB per core here) instead of main memory: about 1.5x faster on
 # a (50, 32, 32, 32) float32 batch, and no slower on small inputs. The chunks
-# are independent, so with several threads (course_lib.conv.set_num_threads)
+# are independent, so with several threads (course_lib.parallel.set_num_threads)
 # the threads take them in turn; the results are bitwise the same. Then
 # chunks twice as large measured a little faster (1.05-1.1x): between numpy
 # calls a thread must hold the GIL, so fewer, larger calls wait less.
@@ -182,11 +182,11 @@ def max_pool_forward_fast(x, pool_height=2, pool_width=2, stride=2):
                          f"max_pool_forward_naive or a smaller window")
     out = np.empty(x.shape[:2] + (H_out, W_out), dtype=x.dtype)
     argmax = np.zeros(out.shape, dtype=np.uint8)
-    threads = conv.get_num_threads()
+    threads = parallel.get_num_threads()
     chunks = _batch_chunks(x, threads)
     n0 = max(c.stop - c.start for c in chunks)
     work = _max_2x2 if pool_height == pool_width == 2 else _max_any
-    conv._in_threads(lambda tasks: work(tasks, x, out, argmax, pool_height, pool_width,
+    parallel._in_threads(lambda tasks: work(tasks, x, out, argmax, pool_height, pool_width,
                                         stride, n0), chunks, threads)
     return out, (x, pool_height, pool_width, stride, argmax)
 
@@ -269,7 +269,7 @@ def max_pool_backward_fast(dout, cache):
                and x.shape[2:] == (stride * H_out, stride * W_out))
     # every input is written exactly once when the tiles cover x
     dx = np.empty_like(x) if covered else np.zeros_like(x)
-    threads = conv.get_num_threads()
+    threads = parallel.get_num_threads()
     chunks = _batch_chunks(x, threads)
     n0 = max(c.stop - c.start for c in chunks)
 
@@ -287,7 +287,7 @@ def max_pool_backward_fast(dout, cache):
                 else:
                     view += g * mask
 
-    conv._in_threads(work, chunks, threads)
+    parallel._in_threads(work, chunks, threads)
     return dx
 
 

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from course_lib import conv
+from course_lib import conv, parallel
 from course_lib.conv import (conv_backward_fast, conv_backward_naive, conv_param_grads_fast,
                              conv_forward_fast, conv_forward_naive,
                              conv_output_size)
@@ -35,7 +35,7 @@ def make_conv_inputs(geometry, seed=0, dtype=np.float64):
 @pytest.fixture
 def restore_threads(monkeypatch):
     """Whatever a test sets, the thread count is restored afterwards."""
-    monkeypatch.setattr(conv, "_num_threads", conv.get_num_threads())
+    monkeypatch.setattr(parallel, "_num_threads", parallel.get_num_threads())
 
 
 # ------------------------------------------------------------ output size ----
@@ -166,7 +166,7 @@ def test_fast_same_when_batch_is_split(monkeypatch, geometry):
 def test_fast_same_without_kept_columns(monkeypatch, restore_threads, geometry):
     """When the forward pass does not keep its im2col matrix (too large),
     does the backward pass rebuild it and give the same gradients?"""
-    conv.set_num_threads(1)             # with threads it is never kept
+    parallel.set_num_threads(1)             # with threads it is never kept
     x, w, b, hyper = make_conv_inputs(geometry, seed=13)
     out, cache_kept = conv_forward_fast(x, w, b, **hyper)
     assert cache_kept[6] is not None
@@ -272,7 +272,7 @@ def test_backward_rejects_dout_of_wrong_shape(forward, backward):
 
 
 # ----------------------------------------------------------------- threads ----
-# The fast layers share a batch's chunks among conv.get_num_threads() threads.
+# The fast layers share a batch's chunks among parallel.get_num_threads() threads.
 # The chunk size is made tiny so that even these small batches give several
 # chunks (and odd numbers of them) to share.
 
@@ -296,7 +296,7 @@ def small_chunks(monkeypatch, geometry, dtype, items):
 def conv_results(geometry, dtype, threads, seed=21):
     """out, dx, dw, db of the fast layer run with ``threads`` threads."""
     x, w, b, hyper = make_conv_inputs(geometry, seed=seed, dtype=dtype)
-    conv.set_num_threads(threads)
+    parallel.set_num_threads(threads)
     out, cache = conv_forward_fast(x, w, b, **hyper)
     dout = np.random.default_rng(seed + 1).standard_normal(out.shape).astype(dtype)
     return (out,) + conv_backward_fast(dout, cache)
@@ -356,15 +356,15 @@ def test_threads_and_caches_mix(monkeypatch, restore_threads, geometry):
     x, w, b, hyper = make_conv_inputs(geometry, seed=23)
     caches = {}
     for threads in (1, 2):
-        conv.set_num_threads(threads)
+        parallel.set_num_threads(threads)
         caches[threads] = conv_forward_fast(x, w, b, **hyper)[1]
     assert caches[1][6] is not None and caches[2][6] is None
     dout = np.random.default_rng(24).standard_normal(conv_forward_naive(
         x, w, b, **hyper)[0].shape)
-    conv.set_num_threads(1)
+    parallel.set_num_threads(1)
     expected = conv_backward_fast(dout, caches[1])
     for forward_threads, backward_threads in [(1, 2), (2, 1), (2, 2)]:
-        conv.set_num_threads(backward_threads)
+        parallel.set_num_threads(backward_threads)
         got = conv_backward_fast(dout, caches[forward_threads])
         for g, e in zip(got, expected):
             assert scaled_error(g, e) < 1e-12
@@ -375,13 +375,13 @@ def test_thread_comparison_catches_a_lost_chunk(monkeypatch, restore_threads, lo
     """Would the comparison above notice if no thread did the first (or the
     last) chunk? (Seeds no other test uses: a lost chunk leaves whatever
     np.empty found, which can be a freed result of the same computation.)"""
-    real = conv._in_threads
+    real = parallel._in_threads
 
     def broken(work, chunks, threads):
         if threads > 1:
             chunks = [c for i, c in enumerate(chunks) if i != lost % len(chunks)]
         return real(work, chunks, threads)
-    monkeypatch.setattr(conv, "_in_threads", broken)
+    monkeypatch.setattr(parallel, "_in_threads", broken)
     geometry = THREAD_GEOMETRIES[0]
     small_chunks(monkeypatch, geometry, np.float64, 1)
     with pytest.raises(AssertionError):
@@ -390,7 +390,7 @@ def test_thread_comparison_catches_a_lost_chunk(monkeypatch, restore_threads, lo
 
 def test_threads_really_run_in_parallel(monkeypatch, restore_threads):
     """With 2 threads, does a pool thread (not only the caller) do chunks?"""
-    real, idents = conv._in_threads, set()
+    real, idents = parallel._in_threads, set()
     helper_ran = threading.Event()
 
     def spy(work, chunks, threads):
@@ -402,7 +402,7 @@ def test_threads_really_run_in_parallel(monkeypatch, restore_threads):
                 helper_ran.set()
             return work(tasks)
         return real(recorded, chunks, threads)
-    monkeypatch.setattr(conv, "_in_threads", spy)
+    monkeypatch.setattr(parallel, "_in_threads", spy)
     small_chunks(monkeypatch, THREAD_GEOMETRIES[0], np.float64, 1)
     conv_results(THREAD_GEOMETRIES[0], np.float64, 2)
     # the caller and a pool thread; a pool made earlier for 3 threads has two
@@ -415,8 +415,8 @@ def test_one_thread_never_touches_the_pool(monkeypatch, restore_threads):
     class NoPool:
         def __init__(self, *args):
             raise AssertionError("a thread pool was made")
-    monkeypatch.setattr(conv, "ThreadPoolExecutor", NoPool)
-    monkeypatch.setattr(conv, "_executor", None)
+    monkeypatch.setattr(parallel, "ThreadPoolExecutor", NoPool)
+    monkeypatch.setattr(parallel, "_executor", None)
     geometry = THREAD_GEOMETRIES[0]
     small_chunks(monkeypatch, geometry, np.float64, 1)
     conv_results(geometry, np.float64, 1)
@@ -439,8 +439,8 @@ def test_threads_fall_back_when_no_thread_starts(monkeypatch, restore_threads):
     geometry = THREAD_GEOMETRIES[1]
     small_chunks(monkeypatch, geometry, np.float64, 1)
     expected = conv_results(geometry, np.float64, 2)
-    monkeypatch.setattr(conv, "ThreadPoolExecutor", Hopeless)
-    monkeypatch.setattr(conv, "_executor", None)
+    monkeypatch.setattr(parallel, "ThreadPoolExecutor", Hopeless)
+    monkeypatch.setattr(parallel, "_executor", None)
     for got, want in zip(conv_results(geometry, np.float64, 2), expected):
         np.testing.assert_array_equal(got, want)
 
@@ -473,34 +473,6 @@ def test_batch_chunks_share_evenly():
         assert len(chunks) % threads == 0 or len(chunks) == num or len(chunks) == 1
 
 
-@pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError),
-                                        (1.5, TypeError), ("2", TypeError),
-                                        (True, TypeError), (2.0, TypeError)])
-def test_set_num_threads_validates(restore_threads, bad, error):
-    """Does the thread knob refuse non-integers and counts below 1, and keep
-    its setting?"""
-    conv.set_num_threads(3)
-    with pytest.raises(error, match="number of threads"):
-        conv.set_num_threads(bad)
-    assert conv.get_num_threads() == 3
-
-
-def test_set_num_threads_default_and_environment(monkeypatch, restore_threads):
-    """Does None restore the default, which COURSE_LIB_NUM_THREADS (else
-    OMP_NUM_THREADS) overrides, and is the previous value returned?"""
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setenv("COURSE_LIB_NUM_THREADS", "3")
-    conv.set_num_threads(2)
-    assert conv.set_num_threads(None) == 2
-    assert conv.get_num_threads() == 3
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    assert conv._default_num_threads() == 3
-    monkeypatch.delenv("COURSE_LIB_NUM_THREADS")
-    assert conv._default_num_threads() == 1
-    monkeypatch.setenv("OMP_NUM_THREADS", "many")              # ignored
-    assert 1 <= conv._default_num_threads() <= conv._MAX_DEFAULT_THREADS
-
-
 @pytest.mark.parametrize("stride, pad", [(1, 1), (2, 0), (2, 1)])
 def test_conv_param_grads_are_the_backward_passs_dw_and_db(stride, pad):
     """Does conv_param_grads_fast give exactly conv_backward_fast's dw and db
@@ -515,79 +487,3 @@ def test_conv_param_grads_are_the_backward_passs_dw_and_db(stride, pad):
         dw_alone, db_alone = conv_param_grads_fast(dout, cache)
         np.testing.assert_array_equal(dw_alone, dw)
         np.testing.assert_array_equal(db_alone, db)
-
-
-def _blas_threads():
-    from threadpoolctl import threadpool_info
-    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
-
-
-def test_network_pass_keeps_blas_on_one_thread_only_when_threaded(restore_threads):
-    """Inside network_pass, is BLAS limited to one thread when our layers run
-    several (so that its spinning workers leave the cores to ours), left as
-    it was with one, and restored on the way out?"""
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=2, user_api="blas"):
-        before = _blas_threads()
-        if not before or max(before) < 2:
-            pytest.skip("this BLAS cannot be given two threads")
-        conv.set_num_threads(2)
-        with conv.network_pass():
-            assert _blas_threads() == [1] * len(before)
-        assert _blas_threads() == before
-        conv.set_num_threads(1)
-        with conv.network_pass():
-            assert _blas_threads() == before
-
-
-PRODUCT_SHAPES = [  # (m, k, n): the output cut along its columns, along its rows
-    (20, 300, 900), (700, 40, 260)]
-
-
-@pytest.mark.parametrize("m, k, n", PRODUCT_SHAPES)
-@pytest.mark.parametrize("threads", [1, 2, 3])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_parallel_matmul_is_the_product(monkeypatch, restore_threads, m, k, n, threads, dtype):
-    """On contiguous operands and on transposed views (as the affine layers
-    pass them), does parallel_matmul give a @ b in the operands' dtype, with
-    every piece filled (the pieces shared among threads where it splits)?"""
-    monkeypatch.setattr(conv, "_MIN_PARALLEL_MULTIPLY_ADDS", 1)
-    conv.set_num_threads(threads)
-    rng = np.random.default_rng(threads)
-    a = rng.standard_normal((m, k)).astype(dtype)
-    b = rng.standard_normal((k, n)).astype(dtype)
-    a_t, b_t = np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T    # F-ordered views
-    tolerance = 1e-5 if dtype == np.float32 else 1e-12
-    for left, right in ((a, b), (a_t, b), (a, b_t)):
-        out = conv.parallel_matmul(left, right)
-        assert out.dtype == dtype and out.shape == (m, n)
-        np.testing.assert_allclose(out, a @ b, rtol=tolerance, atol=tolerance * np.sqrt(k))
-
-
-def test_parallel_matmul_splits_only_large_products_with_threads(monkeypatch, restore_threads):
-    """Is a product shared among threads (one piece each, on BLAS's one
-    thread) only with several threads and at least
-    _MIN_PARALLEL_MULTIPLY_ADDS multiply-adds?"""
-    from threadpoolctl import threadpool_limits
-    calls = []
-    real = conv._in_threads
-
-    def spy(work, chunks, threads):
-        calls.append((len(chunks), threads))
-        def recorded(tasks):
-            blas.append(_blas_threads())
-            return work(tasks)
-        return real(recorded, chunks, threads)
-    blas = []
-    monkeypatch.setattr(conv, "_in_threads", spy)
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((64, 256)), rng.standard_normal((256, 256))   # 4.2M
-    assert a.shape[0] * a.shape[1] * b.shape[1] >= conv._MIN_PARALLEL_MULTIPLY_ADDS
-    with threadpool_limits(limits=2, user_api="blas"):
-        conv.set_num_threads(2)
-        conv.parallel_matmul(a, b)
-        conv.parallel_matmul(a[:, :128], b[:128])                  # half as large
-        conv.set_num_threads(1)
-        conv.parallel_matmul(a, b)
-    assert calls == [(2, 2)]
-    assert blas and all(set(limits) == {1} for limits in blas)

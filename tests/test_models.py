@@ -294,10 +294,10 @@ def test_conv_net_gradients(config):
 
 def test_conv_net_products_run_inside_network_pass(monkeypatch):
     """Does ConvNet.loss run its whole pass, the fully connected layers'
-    forward and backward products included, inside conv.network_pass
+    forward and backward products included, inside parallel.network_pass
     (BLAS's threads kept out of the conv layers' way), in training and in
     test mode?"""
-    from course_lib import conv, layers
+    from course_lib import layers, parallel
     inside, outside = [], []
     depth = [0]
 
@@ -313,7 +313,7 @@ def test_conv_net_products_run_inside_network_pass(monkeypatch):
             (inside if depth[0] else outside).append(real.__name__)
             return real(*args)
         return layer
-    monkeypatch.setattr(conv, "network_pass", Recording)
+    monkeypatch.setattr(parallel, "network_pass", Recording)
     for name in ("affine_forward", "affine_backward"):
         monkeypatch.setattr(layers, name, recorded(getattr(layers, name)))
     model = ConvNet(input_dim=(2, 6, 6), num_classes=4, hidden_dims=(5,), seed=0)
@@ -331,10 +331,10 @@ def test_conv_net_products_run_inside_network_pass(monkeypatch):
 ], ids=["FullyConnectedNet", "TwoLayerNet"])
 def test_fully_connected_products_run_inside_network_pass(monkeypatch, make_model):
     """Do the fully connected nets run every product of their forward and
-    backward passes inside conv.network_pass (so that BLAS's spinning
+    backward passes inside parallel.network_pass (so that BLAS's spinning
     workers never hold a core when Adam's threads run next), in training
     and in test mode?"""
-    from course_lib import conv
+    from course_lib import parallel
     inside, outside = [], []
     depth = [0]
 
@@ -345,13 +345,13 @@ def test_fully_connected_products_run_inside_network_pass(monkeypatch, make_mode
         def __exit__(self, *exc):
             depth[0] -= 1
 
-    real = conv.parallel_matmul
+    real = parallel.matmul
 
     def recorded(a, b):
         (inside if depth[0] else outside).append(a.shape)
         return real(a, b)
-    monkeypatch.setattr(conv, "network_pass", Recording)
-    monkeypatch.setattr(conv, "parallel_matmul", recorded)
+    monkeypatch.setattr(parallel, "network_pass", Recording)
+    monkeypatch.setattr(parallel, "matmul", recorded)
     model = make_model()
     X, y = np.ones((2, 6)), np.array([0, 2])
     model.loss(X, y)

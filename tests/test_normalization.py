@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from course_lib import conv
+from course_lib import conv, parallel
 from course_lib import normalization as nz
 from course_lib.normalization import BatchNormStats
 from tests.helpers import check_layer
@@ -143,7 +143,7 @@ def test_spatial_batchnorm_equals_batchnorm_on_reshape():
 @pytest.fixture
 def restore_threads(monkeypatch):
     """Whatever a test sets, the thread count is restored afterwards."""
-    monkeypatch.setattr(conv, "_num_threads", conv.get_num_threads())
+    monkeypatch.setattr(parallel, "_num_threads", parallel.get_num_threads())
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -157,7 +157,7 @@ def test_spatial_batchnorm_in_chunks_equals_batchnorm_on_reshape(monkeypatch, re
     untouched?"""
     rng = np.random.default_rng(1)
     N, C, H, W = 7, 3, 4, 5
-    conv.set_num_threads(threads)
+    parallel.set_num_threads(threads)
     for name in ("_CHUNK_BYTES", "_THREAD_CHUNK_BYTES"):
         monkeypatch.setattr(nz, name, 2 * C * H * W * 4)           # 2 examples per chunk
     x = (rng.standard_normal((N, C, H, W)) * 2 + 3).astype(np.float32)
@@ -202,7 +202,7 @@ def test_spatial_batchnorm_is_the_same_with_any_thread_count(monkeypatch, restor
     dout = rng.standard_normal(x.shape).astype(np.float32)
     results = []
     for threads in (1, 2, 3):
-        conv.set_num_threads(threads)
+        parallel.set_num_threads(threads)
         stats = BatchNormStats(np.full(8, 0.5, np.float32), np.full(8, 2.0, np.float32))
         out, cache = nz.spatial_batchnorm_forward(x, gamma.astype(np.float32),
                                                   beta.astype(np.float32), stats, train=train)

@@ -191,8 +191,8 @@ def test_adam_in_blocks_equals_the_whole_array_formula(monkeypatch, dtype, threa
     included (m and v: the docstring's; w: the same update with the bias
     corrections folded into two numbers), and within rounding the
     docstring's w? With 3 threads sharing the blocks too?"""
-    from course_lib import conv
-    monkeypatch.setattr(conv, "_num_threads", threads)
+    from course_lib import parallel
+    monkeypatch.setattr(parallel, "_num_threads", threads)
     monkeypatch.setattr(optim, "_BLOCK_BYTES", 10 * np.dtype(dtype).itemsize)
     rng = np.random.default_rng(0)
     w = rng.standard_normal((7, 13)).astype(dtype)

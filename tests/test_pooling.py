@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from course_lib import conv, pooling
+from course_lib import conv, parallel, pooling
 from course_lib.pooling import (avg_pool_backward, avg_pool_forward,
                                 max_pool_backward_fast, max_pool_backward_naive,
                                 max_pool_forward_fast, max_pool_forward_naive)
@@ -25,7 +25,7 @@ MAX_PAIRS = [(max_pool_forward_naive, max_pool_backward_naive),
 @pytest.fixture
 def restore_threads(monkeypatch):
     """Whatever a test sets, the thread count is restored afterwards."""
-    monkeypatch.setattr(conv, "_num_threads", conv.get_num_threads())
+    monkeypatch.setattr(parallel, "_num_threads", parallel.get_num_threads())
 
 
 def random_x(shape, seed=0, dtype=np.float64):
@@ -141,7 +141,7 @@ def test_fast_max_pool_equals_naive(geometry, relu):
 def test_fast_max_pool_same_when_batch_is_split(monkeypatch, restore_threads, geometry):
     """When the fast version works through the batch a few examples at a
     time (as it does on large inputs), are the results still the naive ones?"""
-    conv.set_num_threads(1)             # the serial path (threads: below)
+    parallel.set_num_threads(1)             # the serial path (threads: below)
     monkeypatch.setattr(pooling, "_CHUNK_BYTES", 1)     # one example per chunk
     shape, ph, pw, stride = geometry
     x = np.maximum(random_x((5,) + shape[1:], seed=4), 0)
@@ -236,7 +236,7 @@ def test_backward_rejects_dout_of_wrong_shape(forward, backward):
 
 
 # ----------------------------------------------------------------- threads ----
-# The fast max pool shares a batch's chunks among conv.get_num_threads()
+# The fast max pool shares a batch's chunks among parallel.get_num_threads()
 # threads; each input element sees the same operations whichever thread
 # does its chunk, so the results must be bitwise the serial ones.
 
@@ -251,7 +251,7 @@ THREAD_GEOMETRIES = [   # N is large enough for several chunks
 def pool_results(geometry, dtype, threads, seed=31):
     shape, ph, pw, stride = geometry
     x = np.maximum(random_x(shape, seed=seed, dtype=dtype), 0)   # many ties
-    conv.set_num_threads(threads)
+    parallel.set_num_threads(threads)
     out, cache = max_pool_forward_fast(x, ph, pw, stride)
     dout = random_x(out.shape, seed=seed + 1, dtype=dtype)
     return out, cache[4], max_pool_backward_fast(dout, cache)
@@ -292,13 +292,13 @@ def test_thread_comparison_catches_a_lost_chunk(monkeypatch, restore_threads, di
     """Would the comparison above notice a chunk that no thread did? (Seeds
     no other test uses: a lost chunk leaves whatever np.empty found, which
     can be a freed result of the same computation, and then it does not.)"""
-    real = conv._in_threads
+    real = parallel._in_threads
 
     def broken(work, chunks, threads):     # work is max_pool_<direction>_fast's
         if threads > 1 and direction in work.__qualname__:
             chunks = chunks[:-1]
         return real(work, chunks, threads)
-    monkeypatch.setattr(conv, "_in_threads", broken)
+    monkeypatch.setattr(parallel, "_in_threads", broken)
     monkeypatch.setattr(pooling, "_CHUNK_BYTES", 1)
     monkeypatch.setattr(pooling, "_THREAD_CHUNK_BYTES", 1)
     with pytest.raises(AssertionError):

@@ -31,7 +31,7 @@ Example
 """
 import numpy as np
 
-from course_lib import conv, layers, losses, normalization, pooling
+from course_lib import conv, layers, losses, normalization, parallel, pooling
 from course_lib.normalization import BatchNormStats
 from course_lib.models.base import Model
 from course_lib.models.fc_net import hidden_backward, hidden_forward
@@ -148,7 +148,7 @@ class ConvNet(Model):
         """
         X = self._as_input(X, self.input_dim)
         train = y is not None
-        with conv.network_pass():      # BLAS's threads out of our layers' way
+        with parallel.network_pass():      # BLAS's threads out of our layers' way
             scores, caches = self._forward(X, train)
             if not train:
                 return scores

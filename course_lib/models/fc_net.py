@@ -23,7 +23,7 @@ Example
 """
 import numpy as np
 
-from course_lib import conv, layers, losses, normalization
+from course_lib import layers, losses, normalization, parallel
 from course_lib.normalization import BatchNormStats
 from course_lib.models.base import Model
 from course_lib.models.naming import layer_name, param_name
@@ -137,7 +137,7 @@ class FullyConnectedNet(Model):
         """
         X = self._as_input(X, self.input_dim)
         train = y is not None
-        with conv.network_pass():      # products on our threads, none on BLAS's
+        with parallel.network_pass():      # products on our threads, none on BLAS's
             scores, caches = self._forward(X, train)
             if not train:
                 return scores
