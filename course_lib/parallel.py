@@ -12,8 +12,8 @@ operations, so the threads really run in parallel)::
     with parallel.network_pass():     # BLAS on one thread while ours work
         out = parallel.matmul(a, b)   # a @ b, one piece per thread
 
-``course_lib.conv`` re-exports ``set_num_threads``, ``get_num_threads`` and
-``network_pass`` under their old names.
+``course_lib.conv`` still offers ``set_num_threads``, ``get_num_threads`` and
+``network_pass``, their first home, as aliases of these.
 """
 import contextlib
 import numbers
