@@ -18,6 +18,7 @@ operations, so the threads really run in parallel)::
 import contextlib
 import numbers
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -71,7 +72,7 @@ def get_num_threads():
 
 
 _executor = None      # (pid, workers, ThreadPoolExecutor), made on first use
-_blas = None          # threadpoolctl controller, or False without threadpoolctl
+_blas = None   # (threadpoolctl controller or False, len(sys.modules) when it was made)
 
 
 def _single_blas_thread():
@@ -79,15 +80,21 @@ def _single_blas_thread():
     a product of one chunk is too small to gain from splitting it further,
     and two threads each calling a 2-thread BLAS measured 1.5-2x slower on
     the 7x7 case. (The BLAS setting is per process: other threads' products
-    also run on one BLAS thread meanwhile.)"""
+    also run on one BLAS thread meanwhile.)
+
+    threadpoolctl's controller lists the BLAS libraries loaded when it is
+    made (1 ms); a later import can load another (scipy brings its own
+    OpenBLAS), so the controller is made again whenever modules were
+    imported since."""
     global _blas
-    if _blas is None:
+    if _blas is None or (_blas[0] and _blas[1] != len(sys.modules)):
         try:
             from threadpoolctl import ThreadpoolController
-            _blas = ThreadpoolController()
+            _blas = (ThreadpoolController(), len(sys.modules))
         except Exception:   # not installed (or broken): leave BLAS alone
-            _blas = False
-    return _blas.limit(limits=1, user_api="blas") if _blas else contextlib.nullcontext()
+            _blas = (False, 0)
+    controller = _blas[0]
+    return controller.limit(limits=1, user_api="blas") if controller else contextlib.nullcontext()
 
 
 def network_pass():

@@ -126,3 +126,30 @@ def test_matmul_splits_only_large_products_with_threads(monkeypatch, restore_thr
         parallel.matmul(a, b)
     assert calls == [(2, 2)]
     assert blas and all(set(limits) == {1} for limits in blas)
+
+
+def test_network_pass_limits_a_blas_loaded_after_its_first_use(restore_threads):
+    """A BLAS library loaded after network_pass was first used (scipy brings
+    its own OpenBLAS): is it limited to one thread inside the context too?"""
+    import subprocess
+    import sys
+    code = (
+        "from threadpoolctl import threadpool_info, threadpool_limits\n"
+        "from course_lib import parallel\n"
+        "parallel.set_num_threads(2)\n"
+        "with threadpool_limits(limits=2, user_api='blas'):\n"
+        "    with parallel.network_pass():\n"
+        "        pass\n"
+        "    import scipy.linalg\n"
+        "with threadpool_limits(limits=2, user_api='blas'):\n"
+        "    libs = [i['filepath'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "    with parallel.network_pass():\n"
+        "        inside = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+        "print(len(set(libs)), inside)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env={**__import__("os").environ, "OPENBLAS_NUM_THREADS": "2"})
+    assert run.returncode == 0, run.stderr
+    count, inside = run.stdout.split(maxsplit=1)
+    if int(count) < 2:
+        pytest.skip("scipy shares numpy's BLAS here")
+    assert inside.strip() == str([1] * int(count))
