@@ -172,9 +172,10 @@ def matmul(a, b):
     the products on our threads and BLAS on one thread (see
     :func:`network_pass`), nothing spins. A piece runs 3-10% slower than
     BLAS's own split on the large products of the fully connected nets, yet
-    their training steps on 2 threads went from 1.04-1.19x PyTorch's time
-    to 0.91-1.00x (``bench/bench_train_step.py``, AMD EPYC, the same hour),
-    Adam's threads having both cores to themselves.
+    their float64 training steps on 2 threads went from 1.05-1.19x
+    PyTorch's time to 0.96-1.00x, Adam's threads having both cores to
+    themselves (float32: 0.95-1.05x before, 0.91-1.00x after, within the
+    noise; ``bench/bench_train_step.py``, AMD EPYC, alternated twice).
     """
     threads = _num_threads
     m, n = a.shape[0], b.shape[1]
