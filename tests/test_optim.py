@@ -194,6 +194,7 @@ def test_adam_in_blocks_equals_the_whole_array_formula(monkeypatch, dtype, threa
     from course_lib import parallel
     monkeypatch.setattr(parallel, "_num_threads", threads)
     monkeypatch.setattr(optim, "_BLOCK_BYTES", 10 * np.dtype(dtype).itemsize)
+    monkeypatch.setattr(optim, "_MIN_THREADED_BLOCKS", 2)      # 10 blocks: shared
     rng = np.random.default_rng(0)
     w = rng.standard_normal((7, 13)).astype(dtype)
     m, v, state, ours = np.zeros_like(w), np.zeros_like(w), {"lr": 1e-2}, w
