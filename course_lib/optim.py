@@ -191,10 +191,8 @@ def adam(w, dw, state=None):
 
 # bytes of one block of each array in adam's update
 _BLOCK_BYTES = 1 << 18
-# Fewer blocks than this (4 MB per array): one thread. Sharing fewer made
-# chapter 8's training (784-300-100 weights, 7 blocks in the first layer)
-# about 10% slower in a Jupyter kernel, where waking a thread costs more.
-_MIN_THREADED_BLOCKS = 16
+# fewer blocks than this: one thread (waking another costs more than it saves)
+_MIN_THREADED_BLOCKS = 4
 
 
 # ---- learning-rate schedules ------------------------------------------------
