@@ -292,14 +292,12 @@ def test_conv_net_gradients(config):
     assert_gradients_ok(model, X, y)
 
 
-def test_conv_net_products_run_inside_network_pass(monkeypatch):
-    """Does ConvNet.loss run its whole pass, the fully connected layers'
-    forward and backward products included, inside parallel.network_pass
-    (BLAS's threads kept out of the conv layers' way), in training and in
-    test mode?"""
-    from course_lib import layers, parallel
-    inside, outside = [], []
-    depth = [0]
+def _record_network_pass(monkeypatch, module, names):
+    """Make parallel.network_pass a recording context and wrap ``module.<name>``
+    for each of ``names``: returns ``(inside, outside)``, the names of the
+    wrapped calls made inside the context and outside it."""
+    from course_lib import parallel
+    inside, outside, depth = [], [], [0]
 
     class Recording:
         def __enter__(self):
@@ -308,14 +306,25 @@ def test_conv_net_products_run_inside_network_pass(monkeypatch):
         def __exit__(self, *exc):
             depth[0] -= 1
 
-    def recorded(real):
-        def layer(*args):
-            (inside if depth[0] else outside).append(real.__name__)
+    def recorded(name, real):
+        def call(*args):
+            (inside if depth[0] else outside).append(name)
             return real(*args)
-        return layer
+        return call
     monkeypatch.setattr(parallel, "network_pass", Recording)
-    for name in ("affine_forward", "affine_backward"):
-        monkeypatch.setattr(layers, name, recorded(getattr(layers, name)))
+    for name in names:
+        monkeypatch.setattr(module, name, recorded(name, getattr(module, name)))
+    return inside, outside
+
+
+def test_conv_net_products_run_inside_network_pass(monkeypatch):
+    """Does ConvNet.loss run its whole pass, the fully connected layers'
+    forward and backward products included, inside parallel.network_pass
+    (BLAS's threads kept out of the conv layers' way), in training and in
+    test mode?"""
+    from course_lib import layers
+    inside, outside = _record_network_pass(monkeypatch, layers,
+                                           ("affine_forward", "affine_backward"))
     model = ConvNet(input_dim=(2, 6, 6), num_classes=4, hidden_dims=(5,), seed=0)
     X, y = np.zeros((2, 2, 6, 6)), np.array([0, 1])
     model.loss(X, y)
@@ -335,32 +344,16 @@ def test_fully_connected_products_run_inside_network_pass(monkeypatch, make_mode
     workers never hold a core when Adam's threads run next), in training
     and in test mode?"""
     from course_lib import parallel
-    inside, outside = [], []
-    depth = [0]
-
-    class Recording:
-        def __enter__(self):
-            depth[0] += 1
-
-        def __exit__(self, *exc):
-            depth[0] -= 1
-
-    real = parallel.matmul
-
-    def recorded(a, b):
-        (inside if depth[0] else outside).append(a.shape)
-        return real(a, b)
-    monkeypatch.setattr(parallel, "network_pass", Recording)
-    monkeypatch.setattr(parallel, "matmul", recorded)
+    inside, outside = _record_network_pass(monkeypatch, parallel, ("matmul",))
     model = make_model()
     X, y = np.ones((2, 6)), np.array([0, 2])
     model.loss(X, y)
-    forward_products = len(inside)
+    training_products = len(inside)
     model.loss(X)
-    test_products = len(inside) - forward_products
+    test_products = len(inside) - training_products
     layers = model.num_layers
     # training: a forward and a dW product per layer, dx for all but the first
-    assert forward_products == 3 * layers - 1 and test_products == layers
+    assert training_products == 3 * layers - 1 and test_products == layers
     assert not outside
 
 
