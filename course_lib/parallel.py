@@ -19,6 +19,7 @@ import contextlib
 import numbers
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -97,6 +98,7 @@ def _single_blas_thread():
     return controller.limit(limits=1, user_api="blas") if controller else contextlib.nullcontext()
 
 
+@contextlib.contextmanager
 def network_pass():
     """Context for one pass (forward, or forward and backward) of a network
     made of these layers: with several threads (:func:`get_num_threads`),
@@ -114,8 +116,26 @@ def network_pass():
     fully connected nets run their passes in it too, their products shared
     among our threads by :func:`matmul`: then nothing spins when
     the optimizer's threads update the parameters after the pass.
+
+    Inside it, the layers' threaded steps do not set the BLAS limit again
+    (10-15 us each time, a few dozen times per training step).
     """
-    return _single_blas_thread() if _num_threads > 1 else contextlib.nullcontext()
+    global _passes
+    if _num_threads <= 1:
+        yield
+        return
+    with _single_blas_thread():
+        with _passes_lock:
+            _passes += 1
+        try:
+            yield
+        finally:
+            with _passes_lock:
+                _passes -= 1
+
+
+_passes = 0                     # network_pass contexts open now (BLAS on one thread)
+_passes_lock = threading.Lock()
 
 
 def _in_threads(work, chunks, threads):
@@ -140,7 +160,7 @@ def _in_threads(work, chunks, threads):
         # did not come along), or too small
         _executor = (os.getpid(), count - 1, ThreadPoolExecutor(count - 1, "course_lib"))
     pool, futures, tasks = _executor[2], [], iter(list(enumerate(chunks)))
-    with _single_blas_thread():
+    with contextlib.nullcontext() if _passes else _single_blas_thread():
         try:
             for _ in range(count - 1):
                 try:
@@ -199,3 +219,29 @@ def matmul(a, b):
 
 # smallest m * k * n that matmul shares among threads
 _MIN_PARALLEL_MULTIPLY_ADDS = 1 << 22
+
+
+def blockwise(work, size, itemsize):
+    """Run ``work(tasks)`` over blocks of ``BLOCK_BYTES`` of a flat array.
+
+    For elementwise passes over large arrays (Adam's update, the L2 term):
+    done a block at a time, the several operations of a block run in the
+    CPU cache, and only the arrays themselves pass through main memory.
+    ``tasks`` yields ``(i, slice)`` pairs covering ``range(size)`` in order
+    (the last block may be shorter); ``itemsize`` is the bytes per element.
+    With :data:`MIN_THREADED_BLOCKS` blocks or more, the threads share them
+    (see ``_in_threads``: ``work`` must write block ``i``'s results where
+    they depend only on ``i``). Returns the number of blocks.
+    """
+    step = max(1, BLOCK_BYTES // itemsize)
+    blocks = [slice(start, start + step) for start in range(0, size, step)]
+    threads = _num_threads if len(blocks) >= MIN_THREADED_BLOCKS else 1
+    _in_threads(work, blocks, threads)
+    return len(blocks)
+
+
+# bytes of one block of each array in blockwise (256 KB: a few of them fit
+# in a core's L2 cache)
+BLOCK_BYTES = 1 << 18
+# fewer blocks than this: one thread (waking another costs more than it saves)
+MIN_THREADED_BLOCKS = 4

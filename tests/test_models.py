@@ -406,8 +406,9 @@ def test_l2_term_in_blocks_equals_the_textbook_lines(monkeypatch, dtype):
     """Over several blocks (the last one partial), does l2_term give
     sum(w*w) within rounding and exactly the numbers of dw + 2*reg*w,
     written into dw itself?"""
+    from course_lib import parallel
     from course_lib.models import base
-    monkeypatch.setattr(base, "_BLOCK_BYTES", 16 * np.dtype(dtype).itemsize)
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 16 * np.dtype(dtype).itemsize)
     rng = np.random.default_rng(0)
     w = rng.standard_normal((9, 11)).astype(dtype)             # 99 numbers: 7 blocks
     dw = rng.standard_normal((9, 11)).astype(dtype)

@@ -193,8 +193,8 @@ def test_adam_in_blocks_equals_the_whole_array_formula(monkeypatch, dtype, threa
     docstring's w? With 3 threads sharing the blocks too?"""
     from course_lib import parallel
     monkeypatch.setattr(parallel, "_num_threads", threads)
-    monkeypatch.setattr(optim, "_BLOCK_BYTES", 10 * np.dtype(dtype).itemsize)
-    monkeypatch.setattr(optim, "_MIN_THREADED_BLOCKS", 2)      # 10 blocks: shared
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 10 * np.dtype(dtype).itemsize)
+    monkeypatch.setattr(parallel, "MIN_THREADED_BLOCKS", 2)     # 10 blocks: shared
     rng = np.random.default_rng(0)
     w = rng.standard_normal((7, 13)).astype(dtype)
     m, v, state, ours = np.zeros_like(w), np.zeros_like(w), {"lr": 1e-2}, w

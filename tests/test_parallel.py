@@ -75,6 +75,41 @@ def test_network_pass_keeps_blas_on_one_thread_only_when_threaded(restore_thread
             assert _blas_threads() == before
 
 
+def test_threaded_steps_limit_blas_once_per_network_pass(monkeypatch, restore_threads):
+    """Do the threaded steps run with BLAS on one thread both inside
+    network_pass and outside it, and set that limit themselves only
+    outside (inside, network_pass has set it once for the whole pass)?
+    Nested passes keep it until the outer one ends."""
+    from threadpoolctl import threadpool_limits
+    entered, blas = [], []
+    real = parallel._single_blas_thread
+
+    def counting():
+        entered.append(1)
+        return real()
+    monkeypatch.setattr(parallel, "_single_blas_thread", counting)
+
+    def step():
+        parallel._in_threads(lambda tasks: [blas.append(_blas_threads()) for _ in tasks],
+                             [0, 1, 2, 3], 2)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        if not before or max(before) < 2:
+            pytest.skip("this BLAS cannot be given two threads")
+        parallel.set_num_threads(2)
+        step()
+        assert len(entered) == 1
+        with parallel.network_pass():
+            with parallel.network_pass():
+                step()
+            step()
+        assert len(entered) == 3                # the two network_pass contexts only
+        step()
+        assert len(entered) == 4
+        assert _blas_threads() == before
+    assert len(blas) == 16 and all(set(limits) == {1} for limits in blas)
+
+
 PRODUCT_SHAPES = [  # (m, k, n): the output cut along its columns, along its rows
     (20, 300, 900), (700, 40, 260)]
 
