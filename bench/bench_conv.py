@@ -101,16 +101,19 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def interleaved(methods, repeats, clock=time.perf_counter, block=5, rest=0.0,
-                warmup=0.0, window=0.0):
+                warmup=0.0, window=0.0, by_round=False):
     """Median seconds per call of each method.
 
     Each round runs every method in turn; one warm-up round is discarded.
     A method's turn: untimed calls until ``warmup`` seconds have passed
     (at least one call when ``warmup`` > 0), then at least ``block`` timed
     calls, and more until ``window`` seconds have passed, then ``rest``
-    seconds of sleep. Returns the median over all timed calls.
+    seconds of sleep. Returns the median over all timed calls; with
+    ``by_round=True``, also each method's median in each timed round (a
+    list per method), from which a ratio's spread over rounds is read.
     """
     times = {name: [] for name in methods}
+    rounds = {name: [] for name in methods}
     for round_ in range(repeats + 1):
         for name, fn in methods.items():
             if warmup > 0:
@@ -118,16 +121,18 @@ def interleaved(methods, repeats, clock=time.perf_counter, block=5, rest=0.0,
                 fn()
                 while time.perf_counter() - start < warmup:
                     fn()
-            start_turn, count = time.perf_counter(), 0
-            while count < block or time.perf_counter() - start_turn < window:
+            start_turn, turn = time.perf_counter(), []
+            while len(turn) < block or time.perf_counter() - start_turn < window:
                 start = clock()
                 fn()
-                if round_:
-                    times[name].append(clock() - start)
-                count += 1
+                turn.append(clock() - start)
+            if round_:
+                times[name] += turn
+                rounds[name].append(statistics.median(turn))
             if rest:
                 time.sleep(rest)
-    return {name: statistics.median(t) for name, t in times.items()}
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    return (medians, rounds) if by_round else medians
 
 
 def torch_tensors(*arrays):

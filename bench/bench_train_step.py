@@ -25,7 +25,10 @@ in interleaved rounds with the scheme of bench/bench_conv.py (see its
 docstring: a warm-up span, a timed span, a rest so that torch's spinning
 OpenMP threads go to sleep); the table shows medians of all timed steps and
 the load average after each row: a row taken at a load above the number of
-CPUs says little, repeat it.
+CPUs says little, repeat it. The column "rounds" gives the lowest and
+highest of the per-round ratios (our median step in a round over torch's in
+the same round): a ratio whose rounds straddle the target is at parity
+within this machine's noise, not clearly above or below it.
 
 Targets (ratio = our time / PyTorch's): the ConvNet step <= 1.3x in float32
 (1 and 2 threads; the goal after that is 1.0x), the MLP steps <= 1.0x. The
@@ -180,7 +183,8 @@ def main():
     print("course_lib's allocator settings (course_lib/_memory.py): "
           + ("on" if _memory.tuned else "off (COURSE_LIB_MALLOC=system, or not glibc)"))
     header = (f"{'dtype':8s} {'thr':>3s}  {'model':14s} {'batch':>5s} {'ours':>9s} "
-              f"{'torch':>9s}  {'ratio':>6s}  {'target':>7s}  {'result':6s} {'load':>5s}")
+              f"{'torch':>9s}  {'ratio':>6s}  {'rounds':>11s}  {'target':>7s}  {'result':6s} "
+              f"{'load':>5s}")
     print(header)
     print("-" * len(header))
     misses = 0
@@ -193,14 +197,17 @@ def main():
                     batch, target32, target64 = MODELS[name]
                     target = target32 if dtype == np.float32 else target64
                     ours, theirs = step_methods(name, dtype)
-                    t = interleaved({"ours": ours, "torch": theirs}, args.repeats,
-                                    CLOCKS[args.clock], block=args.block, rest=args.rest, warmup=args.warmup,
-                                    window=args.window)
+                    t, rounds = interleaved(
+                        {"ours": ours, "torch": theirs}, args.repeats, CLOCKS[args.clock],
+                        block=args.block, rest=args.rest, warmup=args.warmup,
+                        window=args.window, by_round=True)
                     ratio = t["ours"] / t["torch"]
+                    per_round = [o / p for o, p in zip(rounds["ours"], rounds["torch"])]
                     result = "-" if target is None else "PASS" if ratio <= target else "MISS"
                     misses += result == "MISS"
                     print(f"{np.dtype(dtype).name:8s} {threads:3d}  {name:14s} {batch:5d} "
                           f"{t['ours'] * 1e3:9.1f} {t['torch'] * 1e3:9.1f}  {ratio:6.2f}  "
+                          f"{min(per_round):5.2f}-{max(per_round):5.2f}  "
                           f"{'-' if target is None else f'<={target}x':>7s}  {result:6s} "
                           f"{os.getloadavg()[0]:5.1f}", flush=True)
     print("-" * len(header))
