@@ -27,14 +27,14 @@ Usage: python book/build_zh.py [-W] [-n] [--keep-going]   (as jupyter-book build
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
+
+from course_lib._atomic import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "book" / "zh"
@@ -56,16 +56,6 @@ def merged(base: dict, over: dict) -> dict:
     return out
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all (an interrupted build leaves the old
-    file, never half of a new one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
-                                     delete=False, suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, path)
-
-
 def search_words() -> list[str]:
     """The glossary's Chinese terms (and aliases), for jieba's dictionary: a
     search for 梯度消失 then finds the whole term, and 梯度 still finds it,
@@ -84,7 +74,7 @@ def configuration() -> dict:
     config = merged(config, yaml.safe_load(
         (ROOT / "_config.zh.yml").read_text(encoding="utf-8")))
     search_dict = STATE / "search_words.txt"
-    write_atomically(search_dict, "".join(w + "\n" for w in search_words()))
+    write_text(search_dict, "".join(w + "\n" for w in search_words()))
     # Absolute paths: the merged file is written to _build/zh/, and jupyter-book
     # resolves relative ones against the configuration file's folder.
     config["execute"]["cache"] = str(ROOT / "_build" / ".jupyter_cache")
@@ -121,7 +111,7 @@ def main(argv=None) -> int:
     from jupyter_book.sphinx import build_sphinx
 
     path_config = STATE / "_config.yml"
-    write_atomically(path_config, yaml.safe_dump(configuration(),
+    write_text(path_config, yaml.safe_dump(configuration(),
                                                  allow_unicode=True))
     # What `jupyter-book build` passes for a book (latex_individualpages is
     # required by jupyter-book's configuration code).

@@ -25,12 +25,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from course_lib import _atomic
 
 __all__ = ["StoredRun", "save_run", "load_run", "RUN_FORMAT"]
 
@@ -58,23 +58,6 @@ def _paths(path):
     return base.with_suffix(".npz"), base.with_suffix(".json")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)     # as open() would create it, not mkstemp's 0600
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_run(path, meta: dict, **arrays) -> StoredRun:
     """Write ``arrays`` to ``path``.npz and ``meta`` plus its checksum to ``path``.json.
 
@@ -97,8 +80,8 @@ def save_run(path, meta: dict, **arrays) -> StoredRun:
     record = {"format": RUN_FORMAT, **meta, "sha256": hashlib.sha256(data).hexdigest(),
               "arrays": {k: [str(v.dtype), list(v.shape)] for k, v in clean.items()}}
     text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    _write_atomically(npz_path, data)
-    _write_atomically(json_path, text.encode("utf-8"))
+    _atomic.write_bytes(npz_path, data)
+    _atomic.write_bytes(json_path, text.encode("utf-8"))
     return StoredRun(clean, record)
 
 

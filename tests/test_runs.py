@@ -49,11 +49,11 @@ def test_object_arrays_and_empty_runs_are_refused(tmp_path):
 
 def test_an_interrupted_save_leaves_the_previous_run(tmp_path, monkeypatch):
     save_run(tmp_path / "r", {"command": "c"}, a=np.zeros(3))
-    import course_lib.runs as runs
+    from course_lib import _atomic
 
     def fail(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(runs.os, "replace", fail)
+    monkeypatch.setattr(_atomic.os, "replace", fail)
     with pytest.raises(KeyboardInterrupt):
         save_run(tmp_path / "r", {"command": "c"}, a=np.ones(5))
     np.testing.assert_array_equal(load_run(tmp_path / "r")["a"], np.zeros(3))

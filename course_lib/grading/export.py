@@ -20,15 +20,14 @@
 
 Every text cell is escaped against spreadsheet formulas (:func:`.ids.csv_cell`).
 """
-import csv
-import io
-import os
 import statistics
 from pathlib import Path
 
 import nbformat
 
-from .ids import csv_row
+from course_lib import _atomic
+
+from .ids import write_csv
 from .notebooks import item_names
 
 __all__ = ["export_grades", "gradebook_rows"]
@@ -89,16 +88,6 @@ def gradebook_rows(course, assignment):
     return columns, rows
 
 
-def _atomic_csv(path, header, rows):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(csv_row(r) for r in rows)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buffer.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _canvas(path, points, rows, roster, column):
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
     out = [["    Points Possible", "", "", "", "", points]]
@@ -110,7 +99,7 @@ def _canvas(path, points, rows, roster, column):
         login = "" if canvas_id else row["student_id"]
         body.append([name, canvas_id, "", login, "", round(row["final_total"], 2)])
     body.sort(key=lambda r: (str(r[0]).lower(), str(r[1]), str(r[3])))
-    _atomic_csv(path, header, out + body)
+    write_csv(path, header, out + body)
 
 
 def export_grades(course, assignment, out_dir, canvas_column=None):
@@ -125,7 +114,7 @@ def export_grades(course, assignment, out_dir, canvas_column=None):
                  "autograded_final", "autograded_max", "pending_manual_grades", "submitted_at",
                  "hours_late"])
     csv_path = out_dir / f"{assignment.id}_grades.csv"
-    _atomic_csv(csv_path, fields, [[row[f] for f in fields] for row in rows])
+    write_csv(csv_path, fields, [[row[f] for f in fields] for row in rows])
     canvas_path = out_dir / f"{assignment.id}_canvas.csv"
     points = rows[0]["max_score"] if rows else assignment.points
     _canvas(canvas_path, points, rows, read_roster(course.grading / "roster.csv"),
@@ -195,7 +184,8 @@ def _checks_plot(rates, assignment, path):
 
 def _save(fig, path):
     import matplotlib.pyplot as plt
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with _atomic.replacing(path, "wb") as f:
+            fig.savefig(f, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)

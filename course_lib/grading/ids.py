@@ -9,11 +9,17 @@ characters, no path separators, no ``+`` (the exchange's field separator),
 and never a leading ``- = + @`` (options, spreadsheet formulas).
 
 :func:`csv_cell` makes a value safe for a spreadsheet cell: text that a
-spreadsheet would read as a formula gets a leading apostrophe.
+spreadsheet would read as a formula gets a leading apostrophe;
+:func:`write_csv` writes a whole table of such cells, atomically.
 """
+import csv
+import io
 import re
 
-__all__ = ["STUDENT_ID", "ID_RULE", "is_student_id", "id_problem", "csv_cell", "csv_row"]
+from course_lib import _atomic
+
+__all__ = ["STUDENT_ID", "ID_RULE", "is_student_id", "id_problem", "csv_cell", "csv_row",
+           "write_csv"]
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 ID_RULE = ("letters and digits, then letters, digits, _ . @ or -; at most 64 characters; "
@@ -53,3 +59,13 @@ def csv_row(values):
     if isinstance(values, dict):
         return {key: csv_cell(value) for key, value in values.items()}
     return [csv_cell(value) for value in values]
+
+
+def write_csv(path, header, rows):
+    """Write ``header`` and ``rows`` (lists, cells made safe by :func:`csv_row`)
+    as a CSV file at ``path``, whole or not at all (:mod:`course_lib._atomic`)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(csv_row(r) for r in rows)
+    _atomic.write_text(path, buffer.getvalue())

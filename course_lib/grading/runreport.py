@@ -16,14 +16,14 @@ anomalies; what ``export`` and a reproduction read). Files are written to
 a temporary name and renamed, so an interrupted run never leaves a
 half-written report.
 """
-import csv
 import datetime as dt
 import html
 import json
-import os
 from pathlib import Path
 
-from .ids import csv_row
+from course_lib import _atomic
+
+from .ids import write_csv
 
 __all__ = ["StudentProblem", "lateness", "anomalies", "student_record", "write",
            "failure_rates", "terminal_lines", "read_records"]
@@ -79,23 +79,6 @@ def student_record(student, seed, verdict, info, late, error=""):
             "verdict": verdict.to_dict() if verdict is not None else None}
 
 
-def _atomic_text(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _atomic_csv(path, header, rows):
-    import io
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(csv_row(r) for r in rows)
-    _atomic_text(path, buffer.getvalue())
-
-
 def read_records(course, assignment_id, students=None):
     """``{student: record}`` of the last autograde of each student."""
     folder = course.reports(assignment_id) / "students"
@@ -133,7 +116,7 @@ def write(course, assignment, summary):
     """Write the student records and this run's report; return their paths."""
     folder = course.reports(assignment.id)
     for student, rec in summary["records"].items():
-        _atomic_text(folder / "students" / f"{student}.json", json.dumps(rec, indent=1))
+        _atomic.write_text(folder / "students" / f"{student}.json", json.dumps(rec, indent=1))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     base = folder / f"autograde-{stamp}"
     rows = []
@@ -151,11 +134,11 @@ def write(course, assignment, summary):
                      " | ".join(f"{k}: {t}" for k, t in rec["anomalies"])])
     header = ["student_id", "seed", "seconds", "autograded_score", "autograded_max",
               "late_penalty", "anomalies", "details"]
-    _atomic_csv(base.with_suffix(".csv"), header, rows)
+    write_csv(base.with_suffix(".csv"), header, rows)
     rates = failure_rates(summary["records"].values())
-    _atomic_csv(Path(f"{base}-checks.csv"), ["item", "check", "lost", "graded", "share_lost"],
+    write_csv(Path(f"{base}-checks.csv"), ["item", "check", "lost", "graded", "share_lost"],
                 [[i, c, lost, n, round(lost / n, 4) if n else ""] for i, c, lost, n in rates])
-    _atomic_text(base.with_suffix(".html"), _html(assignment, summary, header, rows, rates))
+    _atomic.write_text(base.with_suffix(".html"), _html(assignment, summary, header, rows, rates))
     return {"csv": base.with_suffix(".csv"), "html": base.with_suffix(".html"),
             "checks": Path(f"{base}-checks.csv"), "rates": rates, "rows": rows}
 

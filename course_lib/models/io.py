@@ -25,13 +25,13 @@ For resuming training (optimizer state, histories, random streams) use
 ``Solver.save_checkpoint`` / ``Solver.resume`` instead.
 """
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from course_lib import _atomic
 
 __all__ = ["save_params", "load_params", "PARAMS_FORMAT"]
 
@@ -169,24 +169,12 @@ def _compare(what, saved, current):
 def write_npz_atomic(path, arrays):
     """Write ``arrays`` (a dict name -> array) as an .npz archive at ``path``.
 
-    The archive goes to a temporary file in the same folder, is flushed to
-    disk, then renamed into place: an interrupted write never leaves a
-    half-written file under ``path``. Returns ``path``.
+    Whole or not at all (see :mod:`course_lib._atomic`): an interrupted
+    write never leaves a half-written file under ``path``. Returns ``path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    return path
+    with _atomic.replacing(path, "wb") as f:
+        np.savez(f, **arrays)
+    return Path(path)
 
 
 def read_npz(path, what="parameters", advice=""):
