@@ -15,6 +15,11 @@ split by jieba) and its own labels, while sharing everything else:
   build instead of running again;
 - static files and templates: book/_static/, book/_templates/.
 
+The explorers' frames (course_lib.widgets.explore) come from the English
+execution with English alt text; after the build, their summaries are
+replaced by the Chinese ones of book/zh/explorer_alt.yml (the control
+settings kept), and a frame without a translation stops the build.
+
 It is built in _build/zh/ (html/, doctrees, the executed notebooks that
 myst-nb and the theme expect beside html/, the search dictionary, the merged
 configuration); when the build succeeds, _build/zh/html/ is copied to
@@ -27,6 +32,7 @@ Usage: python book/build_zh.py [-W] [-n] [--keep-going]   (as jupyter-book build
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import shutil
 import sys
@@ -42,6 +48,9 @@ STATE = ROOT / "_build" / "zh"
 OUTPUT = STATE / "html"
 SITE = ROOT / "_build" / "html" / "zh"
 HAN_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
+EXPLORER_ALT = SOURCE / "explorer_alt.yml"
+# an explorer frame's English alt text, as course_lib.widgets writes it
+FRAME_ALT = re.compile(r'(<img class="course-explorer-frame"[^>]*?) alt="([^"]*)" lang="en"')
 
 
 def merged(base: dict, over: dict) -> dict:
@@ -83,6 +92,61 @@ def configuration() -> dict:
         for name, path in config["sphinx"].get("local_extensions", {}).items()}
     config["sphinx"]["config"]["html_search_options"] = {"dict": str(search_dict)}
     return config
+
+
+def chinese_alt(alt: str, table: dict[str, str]) -> str | None:
+    """The Chinese version of an explorer frame's alt text, or None.
+
+    ``alt`` is ``summary`` or ``"<summary without its final period>
+    (<settings>)."`` (course_lib.widgets.Explorer.alt_text); ``table`` maps
+    English summaries to Chinese ones. The settings (``k = 5, metric = l2``)
+    are kept, in full-width parentheses.
+    """
+    best = None
+    for english, chinese in table.items():
+        stem = english.rstrip(".")
+        if alt in (english, stem):
+            return chinese
+        if alt.startswith(stem + " (") and alt.endswith(").") and (
+                best is None or len(stem) > len(best[0])):
+            best = (stem, chinese)
+    if best is None:
+        return None
+    stem, chinese = best
+    settings = alt[len(stem) + 2:-2]
+    return f"{chinese.rstrip('。.')}（{settings}）。"
+
+
+def translate_explorer_alt(page: str, table: dict[str, str]) -> tuple[str, set[str]]:
+    """``page`` (HTML) with its explorer frames' alt text in Chinese, and the
+    set of English alt texts that ``table`` has no translation for (those
+    frames are left as they were)."""
+    missing = set()
+
+    def swap(match):
+        english = html.unescape(match.group(2))
+        chinese = chinese_alt(english, table)
+        if chinese is None:
+            missing.add(english)
+            return match.group(0)
+        return f'{match.group(1)} alt="{html.escape(chinese, quote=True)}"'
+    return FRAME_ALT.sub(swap, page), missing
+
+
+def translate_explorers(folder: Path) -> set[str]:
+    """Translate the explorer frames of every page under ``folder`` in place;
+    returns the alt texts that have no translation."""
+    table = yaml.safe_load(EXPLORER_ALT.read_text(encoding="utf-8")) or {}
+    missing = set()
+    for path in sorted(folder.rglob("*.html")):
+        page = path.read_text(encoding="utf-8")
+        if 'class="course-explorer-frame"' not in page:
+            continue
+        translated, unknown = translate_explorer_alt(page, table)
+        missing |= unknown
+        if translated != page:
+            write_text(path, translated)
+    return missing
 
 
 def publish(built: Path, site: Path) -> None:
@@ -129,6 +193,14 @@ def main(argv=None) -> int:
     if isinstance(result, Exception) or result:
         print(f"the Chinese edition failed to build ({result!r}); "
               f"{SITE.relative_to(ROOT)}/ is left as it was", file=sys.stderr)
+        return 1
+    missing = translate_explorers(OUTPUT)
+    if missing:
+        summaries = sorted({re.sub(r" \([^()]*\)\.$", ".", alt) for alt in missing})
+        print("the Chinese edition has explorer frames whose alt text has no translation; "
+              f"add these summaries to {EXPLORER_ALT.relative_to(ROOT)}:\n  "
+              + "\n  ".join(summaries) + f"\n{SITE.relative_to(ROOT)}/ is left as it was",
+              file=sys.stderr)
         return 1
     publish(OUTPUT, SITE)
     return 0

@@ -278,3 +278,77 @@ def test_caption_changes_keep_the_cache_key_and_code_changes_do_not(tmp_path):
         page.write_text(cell.format(caption=caption, alt=alt, code=code), encoding="utf-8")
         keys.append(cache_key(page))
     assert keys[0] == keys[1] != keys[2]
+
+
+# ---- the explorers' alt text on the Chinese pages ---------------------------------------
+
+EXPLORE_CALL = re.compile(r"\bexplore\(\s*([A-Za-z_]\w*)")
+
+
+def explorer_summaries():
+    """{plotting function: its alt-text summary} for every explore() call of
+    the English pages: the first paragraph of the function's docstring, its
+    lines joined, as course_lib.widgets makes it."""
+    import ast
+    summaries = {}
+    for path in sorted(BOOK.glob("*.md")):
+        cells = [FRONT_MATTER.sub("", cell.split("\n", 1)[1].rsplit("```", 1)[0])
+                 for cell in CODE_CELL.findall(read(path))]
+        functions = {}
+        for cell in cells:
+            # without magics, shell lines and the short-form options (":tags: [...]")
+            code = "\n".join(line for line in cell.splitlines()
+                             if not line.startswith(("%", "!", ":")))
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.FunctionDef):
+                    functions[node.name] = ast.get_docstring(node) or ""
+        for cell in cells:
+            for name in EXPLORE_CALL.findall(cell):
+                assert name in functions, f"{path.name}: explore({name}) but no def {name} found"
+                summaries[f"{path.name}:{name}"] = " ".join(
+                    functions[name].strip().split("\n\n")[0].split())
+    return summaries
+
+
+def test_every_explorer_has_a_chinese_alt_summary():
+    """Does book/zh/explorer_alt.yml translate the summary of every explorer
+    of the English pages (a missing one would stop the Chinese build), and
+    nothing else?"""
+    table = yaml.safe_load((ZH / "explorer_alt.yml").read_text(encoding="utf-8"))
+    summaries = explorer_summaries()
+    assert len(summaries) >= 9, summaries
+    missing = {where: s for where, s in summaries.items() if s not in table}
+    assert missing == {}, "translate these in book/zh/explorer_alt.yml"
+    assert set(table) - set(summaries.values()) == set(), "entries no explorer uses"
+    assert all(HAN_CHARS.search(text) for text in table.values())
+
+
+HAN_CHARS = re.compile(r"[\u3400-\u9fff]")
+
+
+def test_explorer_frames_get_chinese_alt_text():
+    """Does the Chinese build's rewrite give each frame the Chinese summary
+    with its settings kept, escape it, drop lang="en", leave other images
+    alone, report a frame it cannot translate, and change nothing the second
+    time?"""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("build_zh", BOOK / "build_zh.py")
+    build_zh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_zh)
+    table = {"Shade where a > 0 fires.": "阴影是 a > 0 的区域。",
+             "Shade where a > 0 fires (all of it).": "全部阴影。",
+             "Convolve an image.": "对图像做卷积。"}
+    frame = '<img class="course-explorer-frame" src="data:x" width="4" alt="{}" lang="en" data-frame="{}">'
+    page = "".join([
+        frame.format("Shade where a &gt; 0 fires (b = -0.1).", "0"),
+        frame.format("Shade where a &gt; 0 fires (all of it) (b = 1).", "1"),
+        frame.format("Convolve an image.", "2"),
+        frame.format("Something new (k = 3).", "3"),
+        '<img src="plot.png" alt="A plot" lang="en">'])
+    out, missing = build_zh.translate_explorer_alt(page, table)
+    assert 'alt="阴影是 a &gt; 0 的区域（b = -0.1）。" data-frame="0"' in out
+    assert 'alt="全部阴影（b = 1）。" data-frame="1"' in out
+    assert 'alt="对图像做卷积。" data-frame="2"' in out
+    assert missing == {"Something new (k = 3)."}
+    assert out.count('lang="en"') == 2          # the untranslated frame and the plain image
+    assert build_zh.translate_explorer_alt(out, table) == (out, missing)
