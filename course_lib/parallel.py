@@ -182,7 +182,7 @@ def matmul(a, b):
     a (m, k), b (k, n) -> (m, n). The larger output dimension is cut in one
     piece per thread (``a @ b[:, piece]`` or ``a[piece] @ b``), each piece
     a product on one BLAS thread, written into its part of the result.
-    Products under about 4 million multiply-adds, and every product with
+    Products under about 17 million multiply-adds, and every product with
     one thread, are plain ``a @ b``.
 
     Why not let BLAS thread the product itself: OpenBLAS's worker threads
@@ -217,8 +217,16 @@ def matmul(a, b):
     return out
 
 
-# smallest m * k * n that matmul shares among threads
-_MIN_PARALLEL_MULTIPLY_ADDS = 1 << 22
+# Smallest m * k * n that matmul shares among threads. Waking the other
+# thread and splitting the product costs more than it saves on small
+# products: chapter 8's 784-300-100 net at batch 50 (first-layer products of
+# 11.8M) took 1.05-1.19 ms per SGD step split against 0.91-0.93 ms unsplit
+# (float64, 2 threads), a 784-300 net at batch 50 in float32 1.46 against
+# 0.97 ms. The fully connected nets of bench/bench_train_step.py (products
+# of 26M and more) gain from the split: fc_bn_dropout float32 took 36.3 ms
+# per Adam step with all of them split, 38.6 ms with only those of 67M and
+# more. AMD EPYC, 2 cores.
+_MIN_PARALLEL_MULTIPLY_ADDS = 1 << 24
 
 
 def blockwise(work, size, itemsize):

@@ -151,7 +151,7 @@ def test_matmul_splits_only_large_products_with_threads(monkeypatch, restore_thr
     blas = []
     monkeypatch.setattr(parallel, "_in_threads", spy)
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((64, 256)), rng.standard_normal((256, 256))   # 4.2M
+    a, b = rng.standard_normal((256, 256)), rng.standard_normal((256, 256))  # 16.8M
     assert a.shape[0] * a.shape[1] * b.shape[1] >= parallel._MIN_PARALLEL_MULTIPLY_ADDS
     with threadpool_limits(limits=2, user_api="blas"):
         parallel.set_num_threads(2)
