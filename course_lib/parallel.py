@@ -232,9 +232,11 @@ _MIN_PARALLEL_MULTIPLY_ADDS = 1 << 24
 def blockwise(work, size, itemsize):
     """Run ``work(tasks)`` over blocks of ``BLOCK_BYTES`` of a flat array.
 
-    For elementwise passes over large arrays (Adam's update, the L2 term):
-    done a block at a time, the several operations of a block run in the
-    CPU cache, and only the arrays themselves pass through main memory.
+    For elementwise passes over large arrays (Adam's update): done a block
+    at a time, the several operations of a block run in the CPU cache, and
+    only the arrays themselves pass through main memory. (The L2 term of
+    ``models.base.l2_term`` uses the same blocks on one thread: it is
+    limited by memory bandwidth, and two threads were no faster.)
     ``tasks`` yields ``(i, slice)`` pairs covering ``range(size)`` in order
     (the last block may be shorter); ``itemsize`` is the bytes per element.
     With :data:`MIN_THREADED_BLOCKS` blocks or more, the threads share them
