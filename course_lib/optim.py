@@ -160,11 +160,9 @@ def adam(w, dw, state=None):
     old_m, old_v = (None if a is None else a.reshape(-1) for a in (m, v))
 
     def work(tasks):
-        scratch = None
+        scratch = np.empty(min(w.size, parallel.block_length(dtype.itemsize)), dtype=dtype)
         for _, block in tasks:
             w_b, dw_b, m_b, v_b, out_b = (a[block] for a in flat)
-            if scratch is None:
-                scratch = np.empty(len(w_b), dtype=dtype)   # later blocks are never longer
             tmp = scratch[:len(w_b)]
             np.multiply(dw_b, 1 - beta1, out=m_b)           # m = beta1*m + (1 - beta1)*dw
             if old_m is not None:

@@ -243,11 +243,16 @@ def blockwise(work, size, itemsize):
     (see ``_in_threads``: ``work`` must write block ``i``'s results where
     they depend only on ``i``). Returns the number of blocks.
     """
-    step = max(1, BLOCK_BYTES // itemsize)
+    step = block_length(itemsize)
     blocks = [slice(start, start + step) for start in range(0, size, step)]
     threads = _num_threads if len(blocks) >= MIN_THREADED_BLOCKS else 1
     _in_threads(work, blocks, threads)
     return len(blocks)
+
+
+def block_length(itemsize):
+    """Elements in one block of :func:`blockwise` (``BLOCK_BYTES`` of them)."""
+    return max(1, BLOCK_BYTES // itemsize)
 
 
 # bytes of one block of each array in blockwise (256 KB: a few of them fit

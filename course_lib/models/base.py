@@ -155,7 +155,7 @@ def l2_term(w, dw, reg):
             and np.issubdtype(w.dtype, np.floating)):
         return float(np.sum(w * w)), dw + scale * w
     flat_w, flat_dw = w.reshape(-1), dw.reshape(-1)
-    step = max(1, parallel.BLOCK_BYTES // w.itemsize)
+    step = parallel.block_length(w.itemsize)
     scratch = np.empty(min(step, w.size), dtype=w.dtype)
     sum_squares = 0.0
     for start in range(0, w.size, step):
