@@ -175,8 +175,7 @@ def main(argv=None) -> int:
     from jupyter_book.sphinx import build_sphinx
 
     path_config = STATE / "_config.yml"
-    write_text(path_config, yaml.safe_dump(configuration(),
-                                                 allow_unicode=True))
+    write_text(path_config, yaml.safe_dump(configuration(), allow_unicode=True))
     # What `jupyter-book build` passes for a book (latex_individualpages is
     # required by jupyter-book's configuration code).
     overrides = {"external_toc_path": str(ROOT / "_toc.zh.yml"),

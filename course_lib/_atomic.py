@@ -19,6 +19,16 @@ __all__ = ["replacing", "write_bytes", "write_text"]
 
 
 def _umask():
+    """The process's umask. Read from /proc where it can be (Linux): setting
+    it to read it back, the portable way, changes it for every thread of
+    the process for a moment."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -39,8 +49,8 @@ def replacing(path, mode="wb", encoding=None, newline=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        os.chmod(tmp, 0o666 & ~_umask())      # as open() would make it, not mkstemp's 0600
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())   # as open() would, not mkstemp's 0600
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -40,17 +40,25 @@ def test_an_error_while_writing_keeps_the_old_file(tmp_path, mode):
         assert _leftovers(tmp_path, "grades.csv") == []
 
 
-def test_permissions_follow_the_umask_like_open(tmp_path):
-    """Is the file readable as open() would make it (0666 less the umask),
-    not 0600 like a bare temporary file?"""
-    old = os.umask(0o022)
+@pytest.mark.parametrize("proc", [True, False], ids=["umask from /proc", "umask set and restored"])
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_permissions_follow_the_umask_like_open(tmp_path, monkeypatch, umask, proc):
+    """Is the file's mode what open() would give it (0666 less the umask),
+    not 0600 like a bare temporary file, whether the umask is read from
+    /proc or (elsewhere) set and restored, and is the umask left as it was?"""
+    if not proc:
+        def no_proc(*args, **kwargs):
+            raise OSError("no /proc here")
+        monkeypatch.setattr(_atomic, "open", no_proc, raising=False)
+    old = os.umask(umask)
     try:
         path = _atomic.write_text(tmp_path / "report.html", "<p>ok</p>")
         plain = tmp_path / "plain.html"
         plain.write_text("x")
+        assert os.umask(umask) == umask
     finally:
         os.umask(old)
-    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o644
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o666 & ~umask
 
 
 def test_concurrent_writers_use_their_own_temporary_files(tmp_path):

@@ -137,7 +137,7 @@ def write(course, assignment, summary):
     write_csv(base.with_suffix(".csv"), header, rows)
     rates = failure_rates(summary["records"].values())
     write_csv(Path(f"{base}-checks.csv"), ["item", "check", "lost", "graded", "share_lost"],
-                [[i, c, lost, n, round(lost / n, 4) if n else ""] for i, c, lost, n in rates])
+              [[i, c, lost, n, round(lost / n, 4) if n else ""] for i, c, lost, n in rates])
     _atomic.write_text(base.with_suffix(".html"), _html(assignment, summary, header, rows, rates))
     return {"csv": base.with_suffix(".csv"), "html": base.with_suffix(".html"),
             "checks": Path(f"{base}-checks.csv"), "rates": rates, "rows": rows}
